@@ -4,13 +4,13 @@
 
 namespace fleetbond {
 
-const LinkPolicy* ResolvedPolicy::FindLink(std::string_view interface) const {
+const LinkPolicy* ResolvedPolicy::FindLink(absl::string_view interface) const {
   auto it = std::find_if(links.begin(), links.end(),
                          [&](const LinkPolicy& l) { return l.name == interface; });
   return it == links.end() ? nullptr : &*it;
 }
 
-std::string_view BasePolicyName(BasePolicy p) {
+absl::string_view BasePolicyName(BasePolicy p) {
   switch (p) {
     case BasePolicy::kActiveBackup:
       return "active-backup";
@@ -26,7 +26,7 @@ std::string_view BasePolicyName(BasePolicy p) {
   return "unknown";
 }
 
-std::string_view LinkSelectMethodName(LinkSelectMethod m) {
+absl::string_view LinkSelectMethodName(LinkSelectMethod m) {
   switch (m) {
     case LinkSelectMethod::kOptimize:
       return "optimize";
@@ -40,7 +40,7 @@ std::string_view LinkSelectMethodName(LinkSelectMethod m) {
   return "unknown";
 }
 
-std::string_view LinkModeName(LinkMode m) {
+absl::string_view LinkModeName(LinkMode m) {
   switch (m) {
     case LinkMode::kNone:
       return "";
@@ -52,14 +52,14 @@ std::string_view LinkModeName(LinkMode m) {
   return "unknown";
 }
 
-std::optional<BasePolicy> ParseBasePolicy(std::string_view name) {
+std::optional<BasePolicy> ParseBasePolicy(absl::string_view name) {
   for (BasePolicy p : kStandardPolicies) {
     if (BasePolicyName(p) == name) return p;
   }
   return std::nullopt;
 }
 
-std::optional<LinkSelectMethod> ParseLinkSelectMethod(std::string_view name) {
+std::optional<LinkSelectMethod> ParseLinkSelectMethod(absl::string_view name) {
   for (LinkSelectMethod m : {LinkSelectMethod::kOptimize, LinkSelectMethod::kAlways,
                              LinkSelectMethod::kBetter, LinkSelectMethod::kFailure}) {
     if (LinkSelectMethodName(m) == name) return m;
@@ -67,7 +67,7 @@ std::optional<LinkSelectMethod> ParseLinkSelectMethod(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<LinkMode> ParseLinkMode(std::string_view name) {
+std::optional<LinkMode> ParseLinkMode(absl::string_view name) {
   if (name == "primary") return LinkMode::kPrimary;
   if (name == "spare") return LinkMode::kSpare;
   return std::nullopt;

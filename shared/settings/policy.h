@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace fleetbond {
@@ -69,20 +69,20 @@ struct ResolvedPolicy {
   std::vector<LinkPolicy> links;
 
   // FindLink returns the entry for `interface`, or nullptr when the policy does not list it.
-  const LinkPolicy* FindLink(std::string_view interface) const;
+  const LinkPolicy* FindLink(absl::string_view interface) const;
   // UsesInterface is true when the policy lists no links, or lists `interface`.
-  bool UsesInterface(std::string_view interface) const {
+  bool UsesInterface(absl::string_view interface) const {
     return links.empty() || FindLink(interface) != nullptr;
   }
 };
 
 // Spellings used in local.conf and in every output.
-std::string_view BasePolicyName(BasePolicy p);
-std::string_view LinkSelectMethodName(LinkSelectMethod m);
-std::string_view LinkModeName(LinkMode m);
-std::optional<BasePolicy> ParseBasePolicy(std::string_view name);
-std::optional<LinkSelectMethod> ParseLinkSelectMethod(std::string_view name);
-std::optional<LinkMode> ParseLinkMode(std::string_view name);
+absl::string_view BasePolicyName(BasePolicy p);
+absl::string_view LinkSelectMethodName(LinkSelectMethod m);
+absl::string_view LinkModeName(LinkMode m);
+std::optional<BasePolicy> ParseBasePolicy(absl::string_view name);
+std::optional<LinkSelectMethod> ParseLinkSelectMethod(absl::string_view name);
+std::optional<LinkMode> ParseLinkMode(absl::string_view name);
 std::optional<IpvPref> ParseIpvPref(int64_t value);
 
 // The standard policies, in the spec's order.
