@@ -29,11 +29,12 @@ MATCHER(IsOk, "is OK") {
   return s.ok();
 }
 
-// StatusIs matches a status with the given code and, optionally, a message matcher.
+// StatusIs matches a status whose code matches `code` (a value or a matcher) and whose message
+// matches `message_matcher`.
 MATCHER_P2(StatusIs, code, message_matcher, "") {
   const absl::Status& s = GetStatus(arg);
   *result_listener << "status is " << s;
-  return s.code() == code &&
+  return ::testing::Matches(code)(s.code()) &&
          ::testing::Matches(message_matcher)(std::string(s.message()));
 }
 
