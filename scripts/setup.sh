@@ -10,7 +10,7 @@ build_pkgs=(
   libabsl-dev libssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-test_pkgs=(clang-format)
+test_pkgs=(clang-format iproute2 nftables iperf3 iputils-ping python3)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
