@@ -1,0 +1,156 @@
+#include "node/bond/flow_key.h"
+
+#include <cstddef>
+
+namespace fleetbond::bond {
+namespace {
+
+// IP protocol numbers (IANA). Spelled out so this file does not depend on <netinet/in.h>.
+constexpr uint8_t kProtoHopByHop = 0;
+constexpr uint8_t kProtoTcp = 6;
+constexpr uint8_t kProtoUdp = 17;
+constexpr uint8_t kProtoRouting = 43;
+constexpr uint8_t kProtoFragment = 44;
+constexpr uint8_t kProtoAuth = 51;
+constexpr uint8_t kProtoDestOptions = 60;
+constexpr uint8_t kProtoSctp = 132;
+constexpr uint8_t kProtoUdpLite = 136;
+
+constexpr size_t kIpv4MinHeader = 20;
+constexpr size_t kIpv6Header = 40;
+
+// The longest chain of IPv6 extension headers (and IPv4 AH) walked before the packet is treated
+// as portless. RFC 8200 recommends at most one of each kind (two for destination options), so a
+// legitimate chain is far shorter; the cap keeps the per-packet cost bounded.
+constexpr int kMaxExtensionHeaders = 8;
+
+uint16_t Load16(std::span<const uint8_t> p, size_t offset) {
+  return static_cast<uint16_t>((p[offset] << 8) | p[offset + 1]);
+}
+
+// TransportKey reads the ports of `protocol` at the start of `l4`. It requires the transport's
+// whole fixed header, not only the four port bytes, so a packet cut inside it counts as malformed.
+std::optional<FlowKey> TransportKey(uint8_t protocol, std::span<const uint8_t> l4) {
+  size_t min_header = 0;
+  switch (protocol) {
+    case kProtoTcp:
+      min_header = 20;
+      break;
+    case kProtoUdp:
+    case kProtoUdpLite:
+      min_header = 8;
+      break;
+    case kProtoSctp:
+      min_header = 12;  // common header: ports, verification tag, checksum
+      break;
+    default:
+      return std::nullopt;  // ICMP, ICMPv6, GRE, ESP, ...: no ports, no flow
+  }
+  if (l4.size() < min_header) return std::nullopt;
+  if (protocol == kProtoTcp) {
+    const size_t data_offset = static_cast<size_t>(l4[12] >> 4) * 4;
+    if (data_offset < 20 || data_offset > l4.size()) return std::nullopt;
+  }
+  return FlowKey{.src_port = Load16(l4, 0), .dst_port = Load16(l4, 2), .protocol = protocol};
+}
+
+// SkipAuthHeader steps over one IP Authentication Header (RFC 4302), which may sit between IP and
+// the transport, and returns false if the chain is malformed.
+bool SkipAuthHeader(uint8_t& protocol, std::span<const uint8_t>& rest) {
+  if (rest.size() < 8) return false;
+  const size_t length = (static_cast<size_t>(rest[1]) + 2) * 4;
+  if (length > rest.size()) return false;
+  protocol = rest[0];
+  rest = rest.subspan(length);
+  return true;
+}
+
+std::optional<FlowKey> ClassifyIpv4(std::span<const uint8_t> packet) {
+  if (packet.size() < kIpv4MinHeader) return std::nullopt;
+  const size_t header_length = static_cast<size_t>(packet[0] & 0x0f) * 4;
+  if (header_length < kIpv4MinHeader || header_length > packet.size()) return std::nullopt;
+  const size_t total_length = Load16(packet, 2);
+  // Bytes after total_length are link padding; a total_length beyond the buffer means the
+  // packet was cut.
+  if (total_length < header_length || total_length > packet.size()) return std::nullopt;
+  const uint16_t fragment_offset = Load16(packet, 6) & 0x1fff;
+  if (fragment_offset != 0) return std::nullopt;  // later fragments carry no transport header
+
+  uint8_t protocol = packet[9];
+  std::span<const uint8_t> rest = packet.subspan(header_length, total_length - header_length);
+  for (int i = 0; protocol == kProtoAuth; ++i) {
+    if (i == kMaxExtensionHeaders || !SkipAuthHeader(protocol, rest)) return std::nullopt;
+  }
+  return TransportKey(protocol, rest);
+}
+
+std::optional<FlowKey> ClassifyIpv6(std::span<const uint8_t> packet) {
+  if (packet.size() < kIpv6Header) return std::nullopt;
+  // Payload length 0 would announce a jumbogram (RFC 2675); those cannot cross a TUN device
+  // whose MTU is below 64 KiB, so it is treated like any other length that does not fit.
+  const size_t payload_length = Load16(packet, 4);
+  if (kIpv6Header + payload_length > packet.size()) return std::nullopt;
+
+  uint8_t next = packet[6];
+  std::span<const uint8_t> rest = packet.subspan(kIpv6Header, payload_length);
+  for (int i = 0; i <= kMaxExtensionHeaders; ++i) {
+    switch (next) {
+      case kProtoHopByHop:
+      case kProtoRouting:
+      case kProtoDestOptions: {
+        if (rest.size() < 8) return std::nullopt;
+        const size_t length = (static_cast<size_t>(rest[1]) + 1) * 8;
+        if (length > rest.size()) return std::nullopt;
+        next = rest[0];
+        rest = rest.subspan(length);
+        break;
+      }
+      case kProtoFragment: {
+        if (rest.size() < 8) return std::nullopt;
+        const uint16_t fragment_offset = Load16(rest, 2) >> 3;
+        if (fragment_offset != 0) return std::nullopt;
+        next = rest[0];
+        rest = rest.subspan(8);
+        break;
+      }
+      case kProtoAuth:
+        if (!SkipAuthHeader(next, rest)) return std::nullopt;
+        break;
+      default:
+        // A transport, or a header we do not walk (ESP, Mobility, No Next Header, ...).
+        return TransportKey(next, rest);
+    }
+  }
+  return std::nullopt;  // longer extension chain than any legitimate packet carries
+}
+
+}  // namespace
+
+uint64_t FlowHash(const FlowKey& key) {
+  // Pack the 40 key bits and finish with the MurmurHash3 64-bit finalizer (fmix64): every input
+  // bit affects every output bit with probability close to 1/2, so both the low bits (used
+  // modulo a link count) and the high bits (used by multiply-shift ranges) are uniform. No seed:
+  // every node must place a flow the same way.
+  uint64_t h = (static_cast<uint64_t>(key.protocol) << 32) |
+               (static_cast<uint64_t>(key.src_port) << 16) | key.dst_port;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+std::optional<FlowKey> ClassifyPacket(std::span<const uint8_t> packet) {
+  if (packet.empty()) return std::nullopt;
+  switch (packet[0] >> 4) {
+    case 4:
+      return ClassifyIpv4(packet);
+    case 6:
+      return ClassifyIpv6(packet);
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace fleetbond::bond
