@@ -5,6 +5,22 @@
 // flows that were idle for longer than the idle timeout. See docs/engine.md for the bound and the
 // eviction rule when it is full.
 //
+// Layout: open addressing with linear probing over 2 * capacity() slots (load factor at most 1/2),
+// a one-byte tag per slot (empty, or 7 bits of the flow's hash) scanned before any entry is
+// touched, and backward-shift deletion, so there are no tombstones and a miss stops at the first
+// empty slot. A flow lives at most kProbeWindow slots after its home slot, which bounds every
+// Find and Insert.
+//
+// Eviction rule: when the table already holds capacity() flows, or the kProbeWindow slots from the
+// new flow's home slot are all taken, Insert replaces the least recently seen flow among those
+// kProbeWindow slots (an idle one first, as it is the oldest). Those slots hold about
+// kProbeWindow / 2 flows at random positions, so this approximates "least recently seen overall"
+// in O(1). Should the window hold no flow at all (possible only when full, and rare), the first
+// flow after it is evicted. Idle flows reclaimed this way count in expirations(), others in
+// evictions().
+//
+// Not thread-safe: one table belongs to one bond, driven by one thread.
+//
 // Example:
 //   FlowTable table({.max_flows = 65536, .idle_timeout = absl::Seconds(60)});
 //   FlowEntry* e = table.Find(key, now);
@@ -40,7 +56,8 @@ struct FlowEntry {
 class FlowTable {
  public:
   struct Options {
-    // Hard bound on remembered flows (rounded up to a power of two internally).
+    // Hard bound on remembered flows (rounded up to a power of two, at least 1, at most 2^28).
+    // Memory: 2 slots per flow of sizeof(FlowEntry) + 1 bytes, about 5.4 MB for 65,536.
     size_t max_flows = 65536;
     // A flow with no packet for this long is forgotten.
     absl::Duration idle_timeout = absl::Seconds(60);
@@ -48,7 +65,11 @@ class FlowTable {
 
   explicit FlowTable(Options options);
 
-  // Find returns the live entry for `key`, or nullptr if there is none or it went idle.
+  // kProbeWindow is how far from its home slot a flow may live (see the eviction rule above).
+  static constexpr size_t kProbeWindow = 16;
+
+  // Find returns the live entry for `key`, or nullptr if there is none or it went idle (an idle
+  // entry is forgotten on the spot). A flow is idle once now - last_seen >= idle_timeout.
   FlowEntry* Find(const FlowKey& key, absl::Time now);
   // Insert remembers `key` on `path` (replacing any entry for it) and returns the entry. When
   // the table is full, the least recently seen flow among the slots probed is evicted (and
@@ -58,9 +79,11 @@ class FlowTable {
   void Erase(const FlowKey& key);
   // ExpireIdle forgets every flow idle at `now` and returns how many.
   size_t ExpireIdle(absl::Time now);
-  // ForEach visits every live entry; `fn` may change entry.path (to move a flow).
+  // ForEach visits every remembered entry (call ExpireIdle first to skip idle ones); `fn` may
+  // change entry.path (to move a flow) and its counters, never entry.key. O(slots).
   void ForEach(absl::FunctionRef<void(FlowEntry&)> fn);
-  // CountOnPath returns how many live flows are on `path`.
+  // CountOnPath returns how many remembered flows are on `path`. O(slots): for control decisions,
+  // not per packet.
   size_t CountOnPath(PathId path) const;
   // Clear forgets every flow.
   void Clear();
@@ -68,15 +91,33 @@ class FlowTable {
   size_t size() const { return size_; }
   size_t capacity() const { return max_flows_; }
   uint64_t evictions() const { return evictions_; }
+  // expirations counts flows forgotten for being idle (by Find, Insert or ExpireIdle).
+  uint64_t expirations() const { return expirations_; }
   absl::Duration idle_timeout() const { return idle_timeout_; }
 
  private:
+  static constexpr uint8_t kEmpty = 0;
+
+  bool IsIdle(const FlowEntry& entry, int64_t now_ns) const {
+    return now_ns - entry.last_seen_ns >= idle_timeout_ns_;
+  }
+  size_t Home(const FlowKey& key) const;
+  // RemoveAt empties `slot` and shifts the rest of its cluster back so no probe chain breaks.
+  void RemoveAt(size_t slot);
+  // Victim picks the slot Insert evicts for a flow whose home slot is `home`.
+  size_t Victim(size_t home) const;
+  FlowEntry* Fill(size_t slot, uint8_t tag, const FlowKey& key, PathId path, int64_t now_ns);
+
   size_t max_flows_;
   absl::Duration idle_timeout_;
+  int64_t idle_timeout_ns_;
+  size_t mask_;    // slots_.size() - 1
+  size_t window_;  // min(kProbeWindow, slots_.size())
   std::vector<FlowEntry> slots_;
-  std::vector<uint8_t> used_;
+  std::vector<uint8_t> tags_;  // kEmpty, or 0x80 | the top 7 bits of the flow's hash
   size_t size_ = 0;
   uint64_t evictions_ = 0;
+  uint64_t expirations_ = 0;
 };
 
 }  // namespace fleetbond::bond
