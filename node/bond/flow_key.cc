@@ -126,21 +126,6 @@ std::optional<FlowKey> ClassifyIpv6(std::span<const uint8_t> packet) {
 
 }  // namespace
 
-uint64_t FlowHash(const FlowKey& key) {
-  // Pack the 40 key bits and finish with the MurmurHash3 64-bit finalizer (fmix64): every input
-  // bit affects every output bit with probability close to 1/2, so both the low bits (used
-  // modulo a link count) and the high bits (used by multiply-shift ranges) are uniform. No seed:
-  // every node must place a flow the same way.
-  uint64_t h = (static_cast<uint64_t>(key.protocol) << 32) |
-               (static_cast<uint64_t>(key.src_port) << 16) | key.dst_port;
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
-}
-
 std::optional<FlowKey> ClassifyPacket(std::span<const uint8_t> packet) {
   if (packet.empty()) return std::nullopt;
   switch (packet[0] >> 4) {

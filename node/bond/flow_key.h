@@ -29,8 +29,22 @@ struct FlowKey {
 };
 
 // FlowHash returns a well-mixed 64-bit hash of `key` (the same on every node and every run, so
-// that balance-xor's placement is reproducible).
-uint64_t FlowHash(const FlowKey& key);
+// that balance-xor's placement is reproducible). Defined here so the per-packet lookup inlines it.
+//
+// It is the MurmurHash3 64-bit finalizer (fmix64) over the 40 key bits: every input bit flips
+// every output bit with probability close to 1/2, so the low bits (a link index modulo a count)
+// and the high bits (multiply-shift ranges) are both uniform. No seed: every node must place a
+// flow the same way.
+inline uint64_t FlowHash(const FlowKey& key) {
+  uint64_t h = (static_cast<uint64_t>(key.protocol) << 32) |
+               (static_cast<uint64_t>(key.src_port) << 16) | key.dst_port;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
 
 // ClassifyPacket reads an IPv4 or IPv6 packet and returns its flow key for TCP, UDP, SCTP and
 // UDP-Lite, or nullopt for portless protocols, fragments after the first, and malformed or
