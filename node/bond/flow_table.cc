@@ -20,6 +20,7 @@ FlowTable::FlowTable(Options options)
       idle_timeout_ns_(absl::ToInt64Nanoseconds(options.idle_timeout)),
       mask_(2 * max_flows_ - 1),
       window_(std::min(kProbeWindow, 2 * max_flows_)),
+      sample_(std::min(kEvictionSample, 2 * max_flows_)),
       slots_(2 * max_flows_),
       tags_(2 * max_flows_, kEmpty) {}
 
@@ -74,6 +75,7 @@ FlowEntry* FlowTable::Insert(const FlowKey& key, PathId path, absl::Time now) {
   }
 
   // No room: full, or the probe window is taken. Replace the least recently seen flow nearby.
+  // (The sampled slots are a prefix of the window, so with a full window the victim is in it.)
   const size_t victim = Victim(home);
   if (IsIdle(slots_[victim], now_ns)) {
     ++expirations_;
@@ -94,15 +96,15 @@ FlowEntry* FlowTable::Insert(const FlowKey& key, PathId path, absl::Time now) {
 size_t FlowTable::Victim(size_t home) const {
   size_t victim = kNone;
   int64_t oldest = std::numeric_limits<int64_t>::max();
-  for (size_t i = 0, slot = home; i < window_; ++i, slot = (slot + 1) & mask_) {
+  for (size_t i = 0, slot = home; i < sample_; ++i, slot = (slot + 1) & mask_) {
     if (tags_[slot] != kEmpty && slots_[slot].last_seen_ns < oldest) {
       oldest = slots_[slot].last_seen_ns;
       victim = slot;
     }
   }
   if (victim != kNone) return victim;
-  // The window is empty, so the table is full and holds flows elsewhere: take the next one.
-  size_t slot = (home + window_) & mask_;
+  // The sampled slots are empty, so the table is full and holds flows elsewhere: take the next.
+  size_t slot = (home + sample_) & mask_;
   while (tags_[slot] == kEmpty) slot = (slot + 1) & mask_;
   return slot;
 }

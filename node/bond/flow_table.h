@@ -12,12 +12,14 @@
 // Find and Insert.
 //
 // Eviction rule: when the table already holds capacity() flows, or the kProbeWindow slots from the
-// new flow's home slot are all taken, Insert replaces the least recently seen flow among those
-// kProbeWindow slots (an idle one first, as it is the oldest). Those slots hold about
-// kProbeWindow / 2 flows at random positions, so this approximates "least recently seen overall"
-// in O(1). Should the window hold no flow at all (possible only when full, and rare), the first
-// flow after it is evicted. Idle flows reclaimed this way count in expirations(), others in
-// evictions().
+// new flow's home slot are all taken, Insert replaces the least recently seen flow among the
+// kEvictionSample slots starting at the home slot (an idle one first, as it is the oldest). When
+// full those slots hold about kEvictionSample / 2 flows at random positions, so this samples
+// "least recently seen overall" in O(1) (like Redis' sampled LRU); 8 rather than all 16 slots of
+// the window halves the cache lines an insert into a full table reads (measured: ~190 -> ~110 ns).
+// Should the sampled slots hold no flow (only possible when full; about 1 insert in 60), the
+// first flow after them is evicted. Idle flows reclaimed this way count in expirations(), others
+// in evictions().
 //
 // Not thread-safe: one table belongs to one bond, driven by one thread.
 //
@@ -67,6 +69,8 @@ class FlowTable {
 
   // kProbeWindow is how far from its home slot a flow may live (see the eviction rule above).
   static constexpr size_t kProbeWindow = 16;
+  // kEvictionSample is how many slots from the home slot Insert weighs when it must evict.
+  static constexpr size_t kEvictionSample = 8;
 
   // Find returns the live entry for `key`, or nullptr if there is none or it went idle (an idle
   // entry is forgotten on the spot). A flow is idle once now - last_seen >= idle_timeout.
@@ -113,6 +117,7 @@ class FlowTable {
   int64_t idle_timeout_ns_;
   size_t mask_;    // slots_.size() - 1
   size_t window_;  // min(kProbeWindow, slots_.size())
+  size_t sample_;  // min(kEvictionSample, slots_.size())
   std::vector<FlowEntry> slots_;
   std::vector<uint8_t> tags_;  // kEmpty, or 0x80 | the top 7 bits of the flow's hash
   size_t size_ = 0;

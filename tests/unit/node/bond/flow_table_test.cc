@@ -154,12 +154,13 @@ TEST(FlowTable, HoldsItsBoundUnderChurnAndCountsEvictions) {
   size_t visited = 0;
   table.ForEach([&](FlowEntry&) { ++visited; });
   EXPECT_EQ(visited, table.size());
-  // Eviction approximates LRU: nearly all of the most recent flows are still there.
+  // Eviction approximates LRU: nearly all of the 256 most recent flows are still there (random
+  // eviction would keep about 225 of them, exact LRU all 256).
   int recent_found = 0;
   for (int i = kInserts - 256; i < kInserts; ++i) {
     recent_found += table.Find(Tcp(static_cast<uint16_t>(i), 0), now) != nullptr;
   }
-  EXPECT_GE(recent_found, 250);
+  EXPECT_GE(recent_found, 240);
 }
 
 TEST(FlowTable, EvictsWithinTheProbeWindowWhenItsChainIsFullEvenBelowTheBound) {
@@ -194,7 +195,7 @@ TEST(FlowTable, EvictsTheNextFlowWhenFullAndTheProbeWindowIsEmpty) {
   EXPECT_EQ(table.size(), 64u);
   EXPECT_EQ(table.evictions(), 1u);
   EXPECT_NE(table.Find(newcomer, now), nullptr);
-  // Window 100..115 is empty; the first flow after it (wrapping around) is the one at slot 0.
+  // Slots 100..107 are empty; the first flow after them (wrapping around) is the one at slot 0.
   EXPECT_EQ(table.Find(resident[0], now), nullptr);
   for (size_t home = 1; home < 64; ++home) EXPECT_NE(table.Find(resident[home], now), nullptr);
 }
