@@ -1,0 +1,46 @@
+// standalone_config.h
+//
+// Standalone mode: a node that runs without a controller reads its overlay address and its
+// static peers from local.conf, beside "settings":
+//
+//   {"settings": {...},
+//    "overlay": "10.147.0.1/24",
+//    "peers": {"<10-hex id>": {"publicKey": "<base64>", "overlay": "10.147.0.2",
+//                              "endpoints": ["10.201.0.2/9800", "fd20:1::2/9800"]}}}
+//
+// ParseStandaloneConfig judges those two keys with the same kind of issues the settings validator
+// gives (path + sentence), so `--check-config` reports every problem of the whole file at once.
+// docs/standalone.md has a complete two-node example.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "node/transport/identity.h"
+#include "shared/settings/local_conf_parser.h"
+#include "shared/settings/settings_issue.h"
+
+namespace fleetbond::daemon {
+
+struct StaticPeer {
+  transport::NodeId id;
+  transport::PublicKey public_key{};
+  std::string overlay_address;         // bare IP, inside the node's overlay prefix
+  std::vector<std::string> endpoints;  // "ip/port", as written
+};
+
+struct StandaloneConfig {
+  std::string overlay;            // "ip/prefixlen" of this node; empty when absent
+  std::vector<StaticPeer> peers;  // sorted by id
+};
+
+struct ParsedStandaloneConfig {
+  StandaloneConfig config;
+  std::vector<settings::Issue> issues;
+};
+
+// ParseStandaloneConfig reads conf.overlay and conf.peers. Absent keys are fine (a node with a
+// controller has neither); peers without an overlay address is an error.
+ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf);
+
+}  // namespace fleetbond::daemon
