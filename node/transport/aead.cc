@@ -112,15 +112,14 @@ AeadError Sealer::Seal(uint64_t counter, ConstBytes aad, ConstBytes head, ConstB
       EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
     return AeadError::kCryptoFailure;
   }
+  // The plaintext is assembled in `out` and encrypted in place with one update: OpenSSL's
+  // ChaCha20-Poly1305 costs about 200 ns more per packet when a message arrives in two pieces
+  // that split a 64-byte block than a 1400-byte copy does.
+  std::copy(head.begin(), head.end(), out.begin());
+  if (!body_in_place) std::copy(body.begin(), body.end(), out.begin() + head.size());
   uint8_t* p = out.data();
-  if (!head.empty()) {
-    if (EVP_EncryptUpdate(ctx, p, &len, head.data(), static_cast<int>(head.size())) != 1) {
-      return AeadError::kCryptoFailure;
-    }
-    p += len;
-  }
-  if (!body.empty()) {
-    if (EVP_EncryptUpdate(ctx, p, &len, body.data(), static_cast<int>(body.size())) != 1) {
+  if (plaintext_size > 0) {
+    if (EVP_EncryptUpdate(ctx, p, &len, p, static_cast<int>(plaintext_size)) != 1) {
       return AeadError::kCryptoFailure;
     }
     p += len;
