@@ -31,10 +31,11 @@ PacketCodec NewCodec(const Identity& self, const Identity& peer, uint64_t first_
 
 std::vector<uint8_t> Text(absl::string_view s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
-// Pair is two nodes that peer with each other: a seals, b opens, and the other way round.
-class Pair : public ::testing::Test {
+// PacketCodecBetweenPeers is two nodes that peer with each other: a seals, b opens, and the other
+// way round.
+class PacketCodecBetweenPeers : public ::testing::Test {
  protected:
-  Pair()
+  PacketCodecBetweenPeers()
       : a_id_(NewIdentity()),
         b_id_(NewIdentity()),
         a_(NewCodec(a_id_, b_id_, kStartCounter)),
@@ -61,7 +62,7 @@ class Pair : public ::testing::Test {
   PacketCodec b_;
 };
 
-TEST_F(Pair, DataRoundTripsBetweenPeers) {
+TEST_F(PacketCodecBetweenPeers, DataRoundTripsBetweenPeers) {
   std::vector<uint8_t> datagram = SealData(a_, 17, 99, "an inner IPv4 packet");
   OpenedPacket packet;
   ASSERT_EQ(b_.Open(datagram, &packet), DropReason::kNone);
@@ -82,14 +83,14 @@ TEST_F(Pair, DataRoundTripsBetweenPeers) {
   EXPECT_EQ(std::string(packet.inner_packet.begin(), packet.inner_packet.end()), "reply");
 }
 
-TEST_F(Pair, InnerPacketIsNotVisibleOnTheWire) {
+TEST_F(PacketCodecBetweenPeers, InnerPacketIsNotVisibleOnTheWire) {
   const std::string inner = "GET /secret HTTP/1.1";
   std::vector<uint8_t> datagram = SealData(a_, 1, 1, inner);
   EXPECT_EQ(std::search(datagram.begin(), datagram.end(), inner.begin(), inner.end()),
             datagram.end());
 }
 
-TEST_F(Pair, ProbeAndProbeReplyRoundTrip) {
+TEST_F(PacketCodecBetweenPeers, ProbeAndProbeReplyRoundTrip) {
   std::vector<uint8_t> buf(256);
   SealResult r = a_.SealProbe(5, Probe{.probe_seq = 42, .sender_timestamp_ns = 987654321}, buf);
   ASSERT_TRUE(r.ok());
@@ -120,7 +121,7 @@ TEST_F(Pair, ProbeAndProbeReplyRoundTrip) {
   EXPECT_EQ(answer.probe_reply.received_on_path, 1u);
 }
 
-TEST_F(Pair, ProbeMayCarryPaddingThatIsIgnored) {
+TEST_F(PacketCodecBetweenPeers, ProbeMayCarryPaddingThatIsIgnored) {
   std::vector<uint8_t> padding(1000, 0);
   std::vector<uint8_t> buf(2000);
   SealResult r = a_.SealProbe(1, Probe{.probe_seq = 3}, buf, padding);
@@ -131,7 +132,7 @@ TEST_F(Pair, ProbeMayCarryPaddingThatIsIgnored) {
   EXPECT_EQ(probe.probe.probe_seq, 3u);
 }
 
-TEST_F(Pair, SealsDataInPlaceWithoutCopy) {
+TEST_F(PacketCodecBetweenPeers, SealsDataInPlaceWithoutCopy) {
   const std::string inner = "read from the TUN straight into the send buffer";
   std::vector<uint8_t> buf(inner.size() + kDataOverhead);
   std::copy(inner.begin(), inner.end(), buf.begin() + kDataPayloadOffset);
@@ -142,7 +143,7 @@ TEST_F(Pair, SealsDataInPlaceWithoutCopy) {
   EXPECT_EQ(std::string(packet.inner_packet.begin(), packet.inner_packet.end()), inner);
 }
 
-TEST_F(Pair, AnySingleBitFlipInHeaderCiphertextOrTagIsRejected) {
+TEST_F(PacketCodecBetweenPeers, AnySingleBitFlipInHeaderCiphertextOrTagIsRejected) {
   std::vector<uint8_t> datagram = SealData(a_, 1, 1, "flip me");
   for (size_t bit = 0; bit < datagram.size() * 8; ++bit) {
     std::vector<uint8_t> flipped = datagram;
@@ -154,7 +155,7 @@ TEST_F(Pair, AnySingleBitFlipInHeaderCiphertextOrTagIsRejected) {
   EXPECT_EQ(OpenCopy(b_, datagram), DropReason::kReplayed);
 }
 
-TEST_F(Pair, FlippedCounterOrBodyFailsAuthentication) {
+TEST_F(PacketCodecBetweenPeers, FlippedCounterOrBodyFailsAuthentication) {
   std::vector<uint8_t> datagram = SealData(a_, 1, 1, "payload");
   for (size_t byte : {kCounterOffset, kCounterOffset + 7, kHeaderSize, datagram.size() - 1}) {
     std::vector<uint8_t> flipped = datagram;
@@ -163,7 +164,7 @@ TEST_F(Pair, FlippedCounterOrBodyFailsAuthentication) {
   }
 }
 
-TEST_F(Pair, WrongKeyIsRejected) {
+TEST_F(PacketCodecBetweenPeers, WrongKeyIsRejected) {
   // A third node that claims a's id but holds other keys.
   Identity mallory = NewIdentity();
   auto keys = DerivePeerKeys(mallory, b_id_.public_key());
@@ -178,7 +179,7 @@ TEST_F(Pair, WrongKeyIsRejected) {
   EXPECT_EQ(OpenCopy(b_, out), DropReason::kAuthenticationFailed);
 }
 
-TEST_F(Pair, ReflectedDatagramIsRejected) {
+TEST_F(PacketCodecBetweenPeers, ReflectedDatagramIsRejected) {
   // a's own datagram sent back to a: the sender id is not a's peer, and with the id rewritten the
   // direction's key is wrong.
   std::vector<uint8_t> datagram = SealData(a_, 1, 1, "echo");
@@ -187,7 +188,7 @@ TEST_F(Pair, ReflectedDatagramIsRejected) {
   EXPECT_EQ(OpenCopy(a_, datagram), DropReason::kAuthenticationFailed);
 }
 
-TEST_F(Pair, UnknownSenderAndUnknownEpochAreRejectedBeforeDecryption) {
+TEST_F(PacketCodecBetweenPeers, UnknownSenderAndUnknownEpochAreRejectedBeforeDecryption) {
   std::vector<uint8_t> datagram = SealData(a_, 1, 1, "x");
   std::vector<uint8_t> other_sender = datagram;
   StoreBigEndian(other_sender.data() + kSenderOffset, 0x1234567890, NodeId::kBytes);
@@ -197,7 +198,7 @@ TEST_F(Pair, UnknownSenderAndUnknownEpochAreRejectedBeforeDecryption) {
   EXPECT_EQ(OpenCopy(b_, other_epoch), DropReason::kUnknownKeyEpoch);
 }
 
-TEST_F(Pair, TruncatedDatagramsAtEveryLengthAreRejected) {
+TEST_F(PacketCodecBetweenPeers, TruncatedDatagramsAtEveryLengthAreRejected) {
   std::vector<uint8_t> datagram = SealData(a_, 1, 1, "some inner packet of moderate length");
   for (size_t n = 0; n < datagram.size(); ++n) {
     // An exact-size heap copy, so AddressSanitizer catches any read past the end.
@@ -207,14 +208,14 @@ TEST_F(Pair, TruncatedDatagramsAtEveryLengthAreRejected) {
   EXPECT_EQ(OpenCopy(b_, datagram), DropReason::kNone);
 }
 
-TEST_F(Pair, ReplayedDatagramIsRejected) {
+TEST_F(PacketCodecBetweenPeers, ReplayedDatagramIsRejected) {
   std::vector<uint8_t> datagram = SealData(a_, 1, 1, "once");
   EXPECT_EQ(OpenCopy(b_, datagram), DropReason::kNone);
   EXPECT_EQ(OpenCopy(b_, datagram), DropReason::kReplayed);
   EXPECT_EQ(OpenCopy(b_, datagram), DropReason::kReplayed);
 }
 
-TEST_F(Pair, ReorderingWithinWindowIsAccepted) {
+TEST_F(PacketCodecBetweenPeers, ReorderingWithinWindowIsAccepted) {
   std::vector<std::vector<uint8_t>> datagrams;
   for (int i = 0; i < 100; ++i) datagrams.push_back(SealData(a_, 1, i, "packet"));
   std::mt19937 rng(7);
@@ -223,7 +224,7 @@ TEST_F(Pair, ReorderingWithinWindowIsAccepted) {
   for (const auto& d : datagrams) EXPECT_EQ(OpenCopy(b_, d), DropReason::kReplayed);
 }
 
-TEST_F(Pair, TooOldDatagramIsRejected) {
+TEST_F(PacketCodecBetweenPeers, TooOldDatagramIsRejected) {
   std::vector<uint8_t> old = SealData(a_, 1, 0, "late");
   for (uint64_t i = 0; i < ReplayWindow::kWindowSize; ++i) {
     ASSERT_EQ(OpenCopy(b_, SealData(a_, 1, i + 1, "p")), DropReason::kNone);
@@ -289,7 +290,7 @@ TEST(PacketCodec, RestartedSenderIsAcceptedAndNeverReusesANonce) {
 
 // Random buffers of random length, and random bodies behind a plausible header (so that they
 // reach the AEAD), must all be dropped, with a reason, without a crash or a sanitizer report.
-TEST_F(Pair, RandomGarbageIsAlwaysDroppedAndNeverCrashes) {
+TEST_F(PacketCodecBetweenPeers, RandomGarbageIsAlwaysDroppedAndNeverCrashes) {
   std::mt19937_64 rng(0xfb);
   std::vector<size_t> counts(kDropReasonCount);
   for (int i = 0; i < 100'000; ++i) {
