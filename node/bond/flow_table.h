@@ -21,6 +21,11 @@
 // first flow after them is evicted. Idle flows reclaimed this way count in expirations(), others
 // in evictions().
 //
+// Entry pointers: a FlowEntry* from Find or Insert stays valid only until the next call that can
+// remove a flow (Insert, Erase, ExpireIdle, Clear, and Find itself, which forgets an idle flow it
+// meets): removal shifts other entries back along their probe chain. Use the pointer for the
+// packet at hand; never keep it.
+//
 // Not thread-safe: one table belongs to one bond, driven by one thread.
 //
 // Example:

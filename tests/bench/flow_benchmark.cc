@@ -133,6 +133,24 @@ void BM_FlowTableInsertChurn(benchmark::State& state) {
 }
 BENCHMARK(BM_FlowTableInsertChurn);
 
+// The periodic sweeps: ExpireIdle (nothing idle) and CountOnPath over a table of 65,536 flows.
+void BM_FlowTableExpireIdleSweep(benchmark::State& state) {
+  FlowTable table({.max_flows = 65536, .idle_timeout = absl::Seconds(60)});
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  for (const FlowKey& key : RandomKeys(65536, 5)) table.Insert(key, 0, now);
+  for (auto _ : state) benchmark::DoNotOptimize(table.ExpireIdle(now));
+}
+BENCHMARK(BM_FlowTableExpireIdleSweep)->Unit(benchmark::kMicrosecond);
+
+void BM_FlowTableCountOnPath(benchmark::State& state) {
+  FlowTable table({.max_flows = 65536, .idle_timeout = absl::Seconds(60)});
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  PathId path = 0;
+  for (const FlowKey& key : RandomKeys(65536, 6)) table.Insert(key, path++ % 4, now);
+  for (auto _ : state) benchmark::DoNotOptimize(table.CountOnPath(1));
+}
+BENCHMARK(BM_FlowTableCountOnPath)->Unit(benchmark::kMicrosecond);
+
 void BM_DuplicateFilterTwoLinks(benchmark::State& state) {
   DuplicateFilter filter;
   uint64_t seq = 10000;
