@@ -70,7 +70,7 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
     const std::string path = absl::StrCat("peers.", id_text);
     StaticPeer peer;
     bool ok = true;
-    absl::StatusOr<transport::NodeId> id = transport::NodeId::Parse(id_text);
+    absl::StatusOr<NodeId> id = NodeId::Parse(id_text);
     if (!id.ok()) {
       issues.push_back(
           Error(path, absl::StrCat("peer ids are 10 hex digits, got \"", id_text, "\"")));
@@ -102,15 +102,14 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
       issues.push_back(Error(key_path, "expected a base64 string"));
       ok = false;
     } else {
-      absl::StatusOr<transport::PublicKey> key =
-          transport::DecodePublicKey(value["publicKey"].get<std::string>());
+      absl::StatusOr<PublicKey> key = DecodePublicKey(value["publicKey"].get<std::string>());
       if (!key.ok()) {
         issues.push_back(Error(key_path, std::string(key.status().message())));
         ok = false;
       } else {
         peer.public_key = *key;
         if (id.ok()) {
-          absl::Status match = transport::VerifyPeerId(*id, *key);
+          absl::Status match = VerifyPeerId(*id, *key);
           if (!match.ok()) {
             issues.push_back(Error(key_path, std::string(match.message())));
             ok = false;

@@ -16,15 +16,15 @@
 #include <string>
 #include <vector>
 
-#include "node/transport/identity.h"
+#include "shared/identity/identity.h"
 #include "shared/settings/local_conf_parser.h"
 #include "shared/settings/settings_issue.h"
 
 namespace fleetbond::daemon {
 
 struct StaticPeer {
-  transport::NodeId id;
-  transport::PublicKey public_key{};
+  NodeId id;
+  PublicKey public_key{};
   std::string overlay_address;         // bare IP, inside the node's overlay prefix
   std::vector<std::string> endpoints;  // "ip/port", as written
 };

@@ -6,7 +6,7 @@
 #include <climits>
 
 #include "absl/strings/str_cat.h"
-#include "node/transport/openssl_error.h"
+#include "shared/identity/openssl_error.h"
 
 namespace fleetbond::transport {
 namespace {

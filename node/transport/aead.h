@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "node/transport/bytes.h"
-#include "node/transport/secret_bytes.h"
+#include "shared/identity/secret_bytes.h"
 
 namespace fleetbond::transport {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "node/transport/openssl_error.h"
+#include "shared/identity/openssl_error.h"
 #include "shared/status_macros.h"
 
 namespace fleetbond::transport {

@@ -26,7 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "node/transport/aead.h"
-#include "node/transport/identity.h"
+#include "shared/identity/identity.h"
 
 namespace fleetbond::transport {
 

@@ -36,7 +36,7 @@
 #include "absl/strings/string_view.h"
 #include "node/transport/aead.h"
 #include "node/transport/bytes.h"
-#include "node/transport/identity.h"
+#include "shared/identity/identity.h"
 #include "node/transport/peer_keys.h"
 
 namespace fleetbond::transport {

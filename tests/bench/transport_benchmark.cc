@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "node/transport/aead.h"
-#include "node/transport/identity.h"
+#include "shared/identity/identity.h"
 #include "node/transport/packet_codec.h"
 #include "node/transport/peer_keys.h"
 #include "node/transport/replay_window.h"

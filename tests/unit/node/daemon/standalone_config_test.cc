@@ -16,13 +16,13 @@ using ::testing::IsEmpty;
 class StandaloneConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<transport::Identity> a = transport::Identity::Generate();
-    absl::StatusOr<transport::Identity> b = transport::Identity::Generate();
+    absl::StatusOr<Identity> a = Identity::Generate();
+    absl::StatusOr<Identity> b = Identity::Generate();
     ASSERT_TRUE(a.ok() && b.ok());
     id_a_ = a->id().ToString();
-    key_a_ = transport::EncodePublicKey(a->public_key());
+    key_a_ = EncodePublicKey(a->public_key());
     id_b_ = b->id().ToString();
-    key_b_ = transport::EncodePublicKey(b->public_key());
+    key_b_ = EncodePublicKey(b->public_key());
   }
 
   ParsedStandaloneConfig Parse(const std::string& json) {

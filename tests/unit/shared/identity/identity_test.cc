@@ -1,4 +1,4 @@
-#include "node/transport/identity.h"
+#include "shared/identity/identity.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "shared/testing/status_matchers.h"
 
-namespace fleetbond::transport {
+namespace fleetbond {
 namespace {
 
 using ::fleetbond::testing::IsOk;
@@ -307,4 +307,4 @@ TEST(Identity, LoadOrCreateCreatesOnceThenLoadsTheSameIdentity) {
 }
 
 }  // namespace
-}  // namespace fleetbond::transport
+}  // namespace fleetbond

@@ -1,4 +1,4 @@
-#include "node/transport/identity.h"
+#include "shared/identity/identity.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -14,10 +14,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "node/transport/openssl_error.h"
+#include "shared/identity/openssl_error.h"
 #include "shared/status_macros.h"
 
-namespace fleetbond::transport {
+namespace fleetbond {
 namespace {
 
 // Identity files are one base64 line; anything much larger is not one of ours.
@@ -398,4 +398,4 @@ absl::StatusOr<SharedSecret> Identity::ComputeSharedSecret(const PublicKey& peer
   return secret;
 }
 
-}  // namespace fleetbond::transport
+}  // namespace fleetbond

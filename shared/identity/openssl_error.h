@@ -13,7 +13,7 @@
 
 #include <string>
 
-namespace fleetbond::transport {
+namespace fleetbond {
 
 // OpenSslError returns the oldest queued OpenSSL error as text (or "no OpenSSL error detail")
 // and clears the queue.
@@ -26,4 +26,4 @@ inline std::string OpenSslError() {
   return buf;
 }
 
-}  // namespace fleetbond::transport
+}  // namespace fleetbond

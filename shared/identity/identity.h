@@ -26,9 +26,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "node/transport/secret_bytes.h"
+#include "shared/identity/secret_bytes.h"
 
-namespace fleetbond::transport {
+namespace fleetbond {
 
 inline constexpr size_t kPublicKeySize = 32;
 inline constexpr size_t kSecretKeySize = 32;
@@ -132,4 +132,4 @@ class Identity {
   NodeId id_;
 };
 
-}  // namespace fleetbond::transport
+}  // namespace fleetbond

@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <span>
 
-namespace fleetbond::transport {
+namespace fleetbond {
 
 // SecretBytes is N bytes of key material, zero-initialised and wiped on destruction. Copies are
 // allowed (each copy wipes itself); comparison is deliberately not provided.
@@ -39,4 +39,4 @@ class SecretBytes {
   std::array<uint8_t, N> bytes_;
 };
 
-}  // namespace fleetbond::transport
+}  // namespace fleetbond

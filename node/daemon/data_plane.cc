@@ -1,0 +1,530 @@
+#include "node/daemon/data_plane.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "node/bond/flow_key.h"
+#include "node/daemon/path_planner.h"
+#include "node/netlink/rtnetlink.h"
+#include "shared/settings/defaults.h"
+
+namespace fleetbond::daemon {
+
+using transport::DropReason;
+using transport::MessageType;
+
+// LinkSocket is the socket of one (interface, local address).
+struct DataPlane::LinkSocket {
+  std::string interface;
+  std::string address;
+  int family = 0;
+  transport::UdpSocket socket;
+  bool dirty = false;  // has queued datagrams to flush
+};
+
+// PeerPath is the I/O side of one Bond path.
+struct DataPlane::PeerPath {
+  bool in_use = false;
+  LinkSocket* socket = nullptr;
+  transport::Endpoint remote;
+  uint32_t next_path_seq = 0;
+  // What we received from the peer on this path, echoed in probe replies.
+  uint32_t highest_rx_path_seq = 0;
+  uint64_t rx_packets = 0;
+};
+
+struct DataPlane::Peer {
+  StaticPeer config;
+  std::optional<transport::PacketCodec> codec;
+  std::unique_ptr<bond::Bond> bond;  // null when the peer is not bonded (single best path)
+  bond::DuplicateFilter dedup;
+  uint64_t next_bond_seq = 1;
+  std::array<PeerPath, bond::kMaxPaths> paths;
+  absl::Time next_tick = absl::InfinitePast();
+};
+
+namespace {
+
+// Datagram buffers: a TUN packet is read straight to where the codec seals it in place.
+constexpr size_t kBufferSize = transport::UdpSocket::kBufferSize;
+constexpr size_t kTunBatch = 64;
+
+std::string OverlayKey(const uint8_t* addr, size_t len) {
+  return std::string(reinterpret_cast<const char*>(addr), len);
+}
+
+absl::Status Errno(absl::string_view what) { return absl::ErrnoToStatus(errno, what); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DataPlane>> DataPlane::Create(const Options& options,
+                                                             Identity identity,
+                                                             settings::LoadedLocalConf settings,
+                                                             StandaloneConfig standalone,
+                                                             Clock& clock) {
+  const uint32_t mtu = static_cast<uint32_t>(transport::InnerMtu(options.link_mtu));
+  absl::StatusOr<tun::TunDevice> tun = tun::TunDevice::Create({options.tun_name, mtu});
+  if (!tun.ok()) return tun.status();
+  if (!standalone.overlay.empty()) {
+    absl::Status s = tun->AddAddress(standalone.overlay);
+    if (!s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("overlay address ", standalone.overlay, " on ",
+                                                 tun->name(), ": ", s.message()));
+    }
+  }
+  absl::Status up = tun->SetUp();
+  if (!up.ok()) return up;
+  std::unique_ptr<DataPlane> dp(new DataPlane(options, std::move(identity), std::move(settings),
+                                              std::move(standalone), clock, *std::move(tun)));
+  absl::Status started = dp->Start();
+  if (!started.ok()) return started;
+  return dp;
+}
+
+DataPlane::DataPlane(const Options& options, Identity identity, settings::LoadedLocalConf settings,
+                     StandaloneConfig standalone, Clock& clock, tun::TunDevice tun)
+    : options_(options),
+      identity_(std::move(identity)),
+      settings_(std::move(settings)),
+      standalone_(std::move(standalone)),
+      clock_(clock),
+      tun_(std::move(tun)) {}
+
+DataPlane::~DataPlane() {
+  for (int fd : {epoll_fd_, netlink_fd_, signal_fd_, wake_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+absl::Status DataPlane::Start() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return Errno("epoll_create1");
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return Errno("eventfd");
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) return Errno("signalfd");
+
+  absl::StatusOr<int> nl = netlink::OpenMonitorSocket();
+  if (!nl.ok()) return nl.status();
+  netlink_fd_ = *nl;
+
+  // Tags in epoll data: small integers for the fixed fds, 1000+i for socket i.
+  auto watch = [&](int fd, uint64_t tag) -> absl::Status {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) return Errno("epoll_ctl");
+    return absl::OkStatus();
+  };
+  for (auto [fd, tag] :
+       {std::pair{tun_.fd(), 1}, {netlink_fd_, 2}, {signal_fd_, 3}, {wake_fd_, 4}}) {
+    absl::Status s = watch(fd, static_cast<uint64_t>(tag));
+    if (!s.ok()) return s;
+  }
+
+  for (const StaticPeer& sp : standalone_.peers) {
+    auto peer = std::make_unique<Peer>();
+    peer->config = sp;
+    absl::StatusOr<transport::PeerKeys> keys = transport::DerivePeerKeys(identity_, sp.public_key);
+    if (!keys.ok()) {
+      return absl::Status(keys.status().code(),
+                          absl::StrCat("peer ", sp.id.ToString(), ": ", keys.status().message()));
+    }
+    absl::StatusOr<transport::PacketCodec> codec = transport::PacketCodec::Create(
+        identity_.id(), sp.id, *keys, transport::InitialSendCounter(absl::Now()));
+    if (!codec.ok()) return codec.status();
+    peer->codec.emplace(*std::move(codec));
+    std::optional<ResolvedPolicy> policy = settings_.resolver.ForPeer(sp.id.ToString());
+    // A peer with no bonding policy still gets a bond: active-backup over whatever paths exist
+    // is "a plain single path" that also survives the loss of one.
+    ResolvedPolicy effective =
+        policy.has_value() ? *policy : DefaultPolicy(BasePolicy::kActiveBackup);
+    peer->bond = std::make_unique<bond::Bond>(sp.id.ToString(), std::move(effective), clock_);
+    uint8_t addr[16];
+    const bool v6 = sp.overlay_address.find(':') != std::string::npos;
+    inet_pton(v6 ? AF_INET6 : AF_INET, sp.overlay_address.c_str(), addr);
+    peers_by_overlay_[OverlayKey(addr, v6 ? 16 : 4)] = peer.get();
+    peers_by_id_[sp.id.value()] = peer.get();
+    peers_.push_back(std::move(peer));
+  }
+
+  absl::StatusOr<netlink::Events> now = netlink::DumpLinksAndAddresses();
+  if (!now.ok()) return now.status();
+  ApplyInterfaceChanges(interfaces_.Apply(*now));
+  return absl::OkStatus();
+}
+
+DataPlane::LinkSocket* DataPlane::SocketFor(const std::string& interface,
+                                            const std::string& address, int family) {
+  for (auto& s : sockets_) {
+    if (s && s->interface == interface && s->address == address) return s.get();
+  }
+  absl::StatusOr<transport::UdpSocket> sock = transport::UdpSocket::Bind(
+      {.interface = interface, .address = address, .port = options_.port, .family = family});
+  if (!sock.ok()) {
+    std::cerr << "fleetbond-node: cannot open link socket: " << sock.status().message() << "\n";
+    return nullptr;
+  }
+  size_t index = 0;
+  while (index < sockets_.size() && sockets_[index] != nullptr) ++index;
+  if (index == sockets_.size()) sockets_.emplace_back();
+  sockets_[index] =
+      std::make_unique<LinkSocket>(LinkSocket{interface, address, family, *std::move(sock), false});
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 1000 + index;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, sockets_[index]->socket.fd(), &ev);
+  std::cerr << "fleetbond-node: link " << interface << " " << address << "/" << options_.port
+            << " open\n";
+  return sockets_[index].get();
+}
+
+void DataPlane::CloseSocketsFor(const std::string& interface, const std::string* address) {
+  for (auto& s : sockets_) {
+    if (!s || s->interface != interface || (address != nullptr && s->address != *address)) {
+      continue;
+    }
+    for (auto& peer : peers_) {
+      for (size_t p = 0; p < peer->paths.size(); ++p) {
+        if (peer->paths[p].in_use && peer->paths[p].socket == s.get()) {
+          (void)peer->bond->RemovePath(static_cast<bond::PathId>(p));
+          peer->paths[p] = PeerPath{};
+        }
+      }
+    }
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s->socket.fd(), nullptr);
+    std::cerr << "fleetbond-node: link " << s->interface << " " << s->address << " closed\n";
+    s.reset();
+  }
+}
+
+void DataPlane::ApplyInterfaceChanges(const std::vector<InterfaceChange>& changes) {
+  bool replan = false;
+  for (const InterfaceChange& c : changes) {
+    switch (c.kind) {
+      case InterfaceChange::Kind::kCarrierDown:
+      case InterfaceChange::Kind::kCarrierUp:
+        // A local link event: every bond hears it now, without waiting for probes.
+        for (auto& peer : peers_) {
+          peer->bond->SetCarrier(c.name, c.kind == InterfaceChange::Kind::kCarrierUp);
+        }
+        break;
+      case InterfaceChange::Kind::kAddressAdded:
+      case InterfaceChange::Kind::kAppeared:
+        replan = true;
+        break;
+      case InterfaceChange::Kind::kAddressRemoved:
+        CloseSocketsFor(c.name, &c.address.address);
+        break;
+      case InterfaceChange::Kind::kVanished:
+        CloseSocketsFor(c.name, nullptr);
+        break;
+    }
+  }
+  if (replan) PlanAllPeers();
+}
+
+void DataPlane::PlanAllPeers() {
+  for (auto& peer : peers_) PlanPeer(*peer);
+}
+
+void DataPlane::PlanPeer(Peer& peer) {
+  const std::vector<PlannedPath> plan = PlanPaths(interfaces_.interfaces(), &peer.bond->policy(),
+                                                  peer.config.endpoints, {tun_.name()});
+  for (const PlannedPath& pp : plan) {
+    bool known = false;
+    for (const PeerPath& existing : peer.paths) {
+      if (existing.in_use && existing.socket->interface == pp.interface &&
+          existing.socket->address == pp.local_address &&
+          existing.remote.ToString() == pp.remote_endpoint) {
+        known = true;
+      }
+    }
+    if (known) continue;
+    LinkSocket* socket = SocketFor(pp.interface, pp.local_address, pp.family);
+    if (socket == nullptr) continue;
+    absl::StatusOr<transport::Endpoint> remote = transport::Endpoint::Parse(pp.remote_endpoint);
+    if (!remote.ok()) continue;
+    absl::StatusOr<bond::PathId> id = peer.bond->AddPath(
+        {.link = pp.interface,
+         .family = pp.family == AF_INET6 ? bond::IpFamily::kV6 : bond::IpFamily::kV4,
+         .local = pp.local_address,
+         .remote = pp.remote_endpoint});
+    if (!id.ok()) {
+      std::cerr << "fleetbond-node: peer " << peer.config.id.ToString() << ": "
+                << id.status().message() << "\n";
+      continue;
+    }
+    PeerPath& path = peer.paths[*id];
+    path = PeerPath{};
+    path.in_use = true;
+    path.socket = socket;
+    path.remote = *remote;
+    const InterfaceState* iface = interfaces_.Find(pp.interface);
+    if (iface != nullptr && !(iface->admin_up && iface->carrier)) {
+      peer.bond->SetCarrier(pp.interface, false);
+    }
+  }
+  peer.next_tick = absl::InfinitePast();
+}
+
+absl::Status DataPlane::Run() {
+  std::array<epoll_event, 64> events;
+  std::cerr << "fleetbond-node: " << identity_.id().ToString() << " forwarding on " << tun_.name()
+            << " (mtu " << tun_.mtu() << "), " << peers_.size() << " peer(s)\n";
+  while (!stop_.load(std::memory_order_relaxed)) {
+    // Sleep until the earliest bond tick is due (bounded, so a clock jump cannot stall us).
+    absl::Time now = clock_.Now();
+    absl::Duration wait = absl::Milliseconds(200);
+    for (const auto& peer : peers_) wait = std::min(wait, peer->next_tick - now);
+    const int timeout_ms =
+        wait <= absl::ZeroDuration() ? 0 : static_cast<int>(absl::ToInt64Milliseconds(wait)) + 1;
+    int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("epoll_wait");
+    }
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == 1) {
+        OnTunReadable();
+      } else if (tag == 2) {
+        OnNetlinkReadable();
+      } else if (tag == 3) {
+        signalfd_siginfo info;
+        while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+          std::cerr << "fleetbond-node: " << strsignal(static_cast<int>(info.ssi_signo))
+                    << ", stopping\n";
+          stop_ = true;
+        }
+      } else if (tag == 4) {
+        uint64_t value;
+        (void)!read(wake_fd_, &value, sizeof(value));
+      } else if (tag >= 1000 && tag - 1000 < sockets_.size() && sockets_[tag - 1000]) {
+        OnSocketReadable(tag - 1000);
+      }
+    }
+    RunTicks();
+    FlushSockets();
+  }
+  return absl::OkStatus();
+}
+
+void DataPlane::Stop() {
+  stop_ = true;
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+DataPlane::Peer* DataPlane::PeerForDestination(const uint8_t* packet, size_t size) {
+  if (size >= 20 && (packet[0] >> 4) == 4) {
+    auto it = peers_by_overlay_.find(OverlayKey(packet + 16, 4));
+    return it == peers_by_overlay_.end() ? nullptr : it->second;
+  }
+  if (size >= 40 && (packet[0] >> 4) == 6) {
+    auto it = peers_by_overlay_.find(OverlayKey(packet + 24, 16));
+    return it == peers_by_overlay_.end() ? nullptr : it->second;
+  }
+  return nullptr;
+}
+
+void DataPlane::SendOnPath(Peer& peer, bond::PathId path, uint8_t* datagram, size_t size) {
+  PeerPath& pp = peer.paths[path];
+  if (!pp.in_use || pp.socket == nullptr) return;
+  pp.socket->socket.Send(pp.remote, std::span<const uint8_t>(datagram, size));
+  pp.socket->dirty = true;
+}
+
+void DataPlane::OnTunReadable() {
+  alignas(16) static thread_local uint8_t buf[kBufferSize];
+  alignas(16) static thread_local uint8_t copy[kBufferSize];
+  uint8_t* inner = buf + transport::kDataPayloadOffset;
+  const size_t max_inner = kBufferSize - transport::kDataOverhead;
+  const absl::Time now = clock_.Now();
+  for (size_t i = 0; i < kTunBatch; ++i) {
+    ssize_t n = tun_.Read(std::span<uint8_t>(inner, max_inner));
+    if (n <= 0) break;
+    const size_t len = static_cast<size_t>(n);
+    Peer* peer = PeerForDestination(inner, len);
+    if (peer == nullptr) {
+      ++drops_.no_route;
+      continue;
+    }
+    bond::PathSet paths =
+        peer->bond->Select({.flow = bond::ClassifyPacket(std::span<const uint8_t>(inner, len)),
+                            .size = static_cast<uint32_t>(len)},
+                           now);
+    if (paths.empty()) {
+      ++drops_.no_usable_path;
+      continue;
+    }
+    const uint64_t bond_seq = peer->next_bond_seq++;
+    const bool several = paths.size() > 1;
+    if (several) std::memcpy(copy, inner, len);
+    for (bond::PathId p : paths) {
+      // Sealing is in place; a second path re-seals from the saved plaintext.
+      if (several) std::memcpy(inner, copy, len);
+      transport::SealResult r =
+          peer->codec->SealData(peer->paths[p].next_path_seq++, bond_seq,
+                                std::span<const uint8_t>(inner, len), std::span<uint8_t>(buf));
+      if (!r.ok()) {
+        ++drops_.seal_failures;
+        continue;
+      }
+      SendOnPath(*peer, p, buf, r.size);
+    }
+  }
+  FlushSockets();
+}
+
+void DataPlane::OnSocketReadable(size_t socket_index) {
+  LinkSocket& ls = *sockets_[socket_index];
+  for (int round = 0; round < 4; ++round) {
+    transport::UdpSocket::Batch& batch = ls.socket.Receive();
+    if (batch.count == 0) break;
+    for (size_t i = 0; i < batch.count; ++i) {
+      // Open decrypts in place; the batch buffer is ours until the next Receive.
+      std::span<const uint8_t> view = batch.Datagram(i);
+      std::span<uint8_t> datagram(const_cast<uint8_t*>(view.data()), view.size());
+      const transport::Endpoint& from = batch.source[i];
+
+      transport::Header header;
+      DropReason why =
+          batch.truncated[i] ? DropReason::kTooLong : transport::ParseHeader(datagram, &header);
+      Peer* peer = nullptr;
+      if (why == DropReason::kNone) {
+        auto it = peers_by_id_.find(header.sender.value());
+        if (it == peers_by_id_.end()) {
+          why = DropReason::kUnknownPeer;
+        } else {
+          peer = it->second;
+        }
+      }
+      // The path this datagram came in on, if it is one of the peer's.
+      bond::PathId path = bond::kNoPath;
+      if (peer != nullptr) {
+        for (size_t p = 0; p < peer->paths.size(); ++p) {
+          const PeerPath& pp = peer->paths[p];
+          if (pp.in_use && pp.socket == &ls && pp.remote == from) {
+            path = static_cast<bond::PathId>(p);
+            break;
+          }
+        }
+      }
+      transport::OpenedPacket packet;
+      if (why == DropReason::kNone) why = peer->codec->Open(datagram, &packet);
+      if (why != DropReason::kNone) {
+        ++drops_.by_reason[static_cast<size_t>(why)];
+        if (path != bond::kNoPath) peer->bond->OnBadPacket(path);
+        continue;
+      }
+      if (path == bond::kNoPath) {
+        ++drops_.unknown_path;
+        continue;
+      }
+      PeerPath& pp = peer->paths[path];
+      ++pp.rx_packets;
+      if (static_cast<int32_t>(packet.path_seq - pp.highest_rx_path_seq) > 0) {
+        pp.highest_rx_path_seq = packet.path_seq;
+      }
+      peer->bond->OnReceive(path, static_cast<uint32_t>(view.size()));
+      switch (packet.header.type) {
+        case MessageType::kData:
+          if (peer->dedup.Check(packet.bond_seq) != bond::DuplicateFilter::Verdict::kNew) {
+            ++drops_.duplicates;
+            break;
+          }
+          (void)tun_.Write(packet.inner_packet);
+          break;
+        case MessageType::kProbe: {
+          transport::ProbeReply reply{.probe_seq = packet.probe.probe_seq,
+                                      .echoed_timestamp_ns = packet.probe.sender_timestamp_ns,
+                                      .hold_time_ns = 0,
+                                      .highest_path_seq = pp.highest_rx_path_seq,
+                                      .received_on_path = pp.rx_packets};
+          uint8_t out[128];
+          transport::SealResult r =
+              peer->codec->SealProbeReply(pp.next_path_seq++, reply, std::span<uint8_t>(out));
+          if (r.ok()) SendOnPath(*peer, path, out, r.size);
+          break;
+        }
+        case MessageType::kProbeReply:
+          peer->bond->OnProbeReply(path, packet.probe_reply.probe_seq);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+void DataPlane::OnNetlinkReadable() {
+  alignas(8) static uint8_t buf[32768];
+  for (int i = 0; i < 64; ++i) {
+    ssize_t n = recv(netlink_fd_, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n <= 0) {
+      if (n < 0 && errno == ENOBUFS) {
+        // The kernel dropped notifications: resynchronise from a dump.
+        absl::StatusOr<netlink::Events> all = netlink::DumpLinksAndAddresses();
+        if (all.ok()) ApplyInterfaceChanges(interfaces_.Apply(*all));
+        continue;
+      }
+      break;
+    }
+    ApplyInterfaceChanges(
+        interfaces_.Apply(netlink::ParseEvents(std::span<const uint8_t>(buf, n))));
+  }
+}
+
+void DataPlane::RunTicks() {
+  const absl::Time now = clock_.Now();
+  for (auto& peer : peers_) {
+    if (now < peer->next_tick) continue;
+    bond::TickResult tick = peer->bond->Tick();
+    peer->next_tick = tick.next_tick;
+    for (const bond::Probe& probe : tick.probes) {
+      PeerPath& pp = peer->paths[probe.path];
+      if (!pp.in_use) continue;
+      uint8_t out[128];
+      transport::SealResult r = peer->codec->SealProbe(
+          pp.next_path_seq++,
+          {.probe_seq = probe.seq,
+           .sender_timestamp_ns = static_cast<uint64_t>(absl::ToUnixNanos(probe.sent_at))},
+          std::span<uint8_t>(out));
+      if (r.ok()) SendOnPath(*peer, probe.path, out, r.size);
+    }
+  }
+}
+
+void DataPlane::FlushSockets() {
+  for (auto& s : sockets_) {
+    if (s && s->dirty) {
+      s->socket.Flush();
+      s->dirty = false;
+    }
+  }
+}
+
+std::vector<bond::BondSnapshot> DataPlane::Snapshots() const {
+  std::vector<bond::BondSnapshot> out;
+  for (const auto& peer : peers_) out.push_back(peer->bond->Snapshot());
+  return out;
+}
+
+}  // namespace fleetbond::daemon

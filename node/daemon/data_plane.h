@@ -1,0 +1,129 @@
+// data_plane.h
+//
+// DataPlane is fleetbond-node's forwarding loop: it carries IP packets between the overlay TUN and
+// the node's peers, over every bonded link at once, as each peer's Bond decides.
+//
+//   TUN --read--> peer by destination overlay address --Bond::Select--> path(s)
+//       --PacketCodec::SealData--> the path's UdpSocket --sendmmsg--> peer
+//   UdpSocket --recvmmsg--> PacketCodec::Open (header, peer, tag, replay) --> data: de-duplicate
+//       by bond sequence, write to the TUN; probe: answer on the same path; reply: Bond
+//   rtnetlink --> InterfaceTable --> carrier events to every Bond at once; sockets and paths
+//       opened and closed as interfaces and addresses come and go
+//   timer --> Bond::Tick --> probes
+//
+// One thread runs it all (epoll); nothing blocks, and nothing on the per-packet path allocates.
+// Packets that fail any check are dropped and counted per path (the `per` metric) or, when no
+// path can be named, per reason in DropCounters; they never reach the TUN.
+//
+// Example:
+//   absl::StatusOr<std::unique_ptr<DataPlane>> dp = DataPlane::Create(options, std::move(id),
+//                                                                     loaded, standalone);
+//   FB_RETURN_IF_ERROR((*dp)->Run());  // until SIGTERM or SIGINT
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "node/bond/bond.h"
+#include "node/bond/duplicate_filter.h"
+#include "node/daemon/interface_table.h"
+#include "node/daemon/standalone_config.h"
+#include "node/transport/packet_codec.h"
+#include "node/transport/udp_socket.h"
+#include "node/tun/tun_device.h"
+#include "shared/clock.h"
+#include "shared/identity/identity.h"
+#include "shared/settings/local_conf_loader.h"
+
+namespace fleetbond::daemon {
+
+class DataPlane {
+ public:
+  struct Options {
+    std::string tun_name = "fb0";
+    uint16_t port = 9800;
+    // Link MTU assumed for the overlay MTU arithmetic (transport::InnerMtu).
+    uint32_t link_mtu = 1500;
+  };
+
+  // DropCounters count datagrams that could not be attributed to a path, by reason.
+  struct DropCounters {
+    std::array<uint64_t, transport::kDropReasonCount> by_reason{};
+    uint64_t unknown_path = 0;    // authentic, but from an endpoint that is no path of the peer
+    uint64_t no_route = 0;        // TUN packets for an overlay address of no peer
+    uint64_t no_usable_path = 0;  // TUN packets for a peer with no usable path
+    uint64_t duplicates = 0;      // broadcast copies removed before the TUN
+    uint64_t seal_failures = 0;
+  };
+
+  static absl::StatusOr<std::unique_ptr<DataPlane>> Create(const Options& options,
+                                                           Identity identity,
+                                                           settings::LoadedLocalConf settings,
+                                                           StandaloneConfig standalone,
+                                                           Clock& clock);
+  ~DataPlane();
+
+  // Run forwards until SIGTERM or SIGINT arrives (or Stop is called), then returns OK. The
+  // signals are blocked in the calling thread and read through a signalfd.
+  absl::Status Run();
+  // Stop asks Run to return; safe from any thread.
+  void Stop();
+
+  // Snapshots of every bond, by peer id (for logs now, the local API later).
+  std::vector<bond::BondSnapshot> Snapshots() const;
+  const DropCounters& drops() const { return drops_; }
+  const tun::TunDevice& tun() const { return tun_; }
+
+ private:
+  struct LinkSocket;
+  struct PeerPath;
+  struct Peer;
+
+  DataPlane(const Options& options, Identity identity, settings::LoadedLocalConf settings,
+            StandaloneConfig standalone, Clock& clock, tun::TunDevice tun);
+
+  absl::Status Start();
+  void ApplyInterfaceChanges(const std::vector<InterfaceChange>& changes);
+  void PlanAllPeers();
+  void PlanPeer(Peer& peer);
+  LinkSocket* SocketFor(const std::string& interface, const std::string& address, int family);
+  void CloseSocketsFor(const std::string& interface, const std::string* address);
+
+  void OnTunReadable();
+  void OnSocketReadable(size_t socket_index);
+  void OnNetlinkReadable();
+  void RunTicks();
+  void FlushSockets();
+  void SendOnPath(Peer& peer, bond::PathId path, uint8_t* datagram, size_t size);
+  Peer* PeerForDestination(const uint8_t* packet, size_t size);
+
+  Options options_;
+  Identity identity_;
+  settings::LoadedLocalConf settings_;
+  StandaloneConfig standalone_;
+  Clock& clock_;
+  tun::TunDevice tun_;
+  InterfaceTable interfaces_;
+
+  int epoll_fd_ = -1;
+  int netlink_fd_ = -1;
+  int signal_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+
+  std::vector<std::unique_ptr<LinkSocket>> sockets_;
+  std::vector<std::unique_ptr<Peer>> peers_;
+  absl::flat_hash_map<uint64_t, Peer*> peers_by_id_;
+  absl::flat_hash_map<std::string, Peer*> peers_by_overlay_;  // 4 or 16 address bytes
+  DropCounters drops_;
+};
+
+}  // namespace fleetbond::daemon
