@@ -33,13 +33,24 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
 std::optional<std::string> ClosestMatch(absl::string_view word,
                                         const std::vector<std::string>& candidates) {
   const size_t limit = word.size() <= 4 ? 1 : word.size() <= 8 ? 2 : 3;
+  auto common_prefix = [&](const std::string& c) {
+    size_t n = 0;
+    while (n < c.size() && n < word.size() &&
+           absl::ascii_tolower(c[n]) == absl::ascii_tolower(word[n])) {
+      ++n;
+    }
+    return n;
+  };
   std::optional<std::string> best;
   size_t best_distance = limit + 1;
+  size_t best_prefix = 0;
   for (const std::string& c : candidates) {
     if (c == word) continue;
     const size_t dist = EditDistance(word, c);
-    if (dist < best_distance) {
+    const size_t prefix = common_prefix(c);
+    if (dist < best_distance || (dist == best_distance && prefix > best_prefix)) {
       best_distance = dist;
+      best_prefix = prefix;
       best = c;
     }
   }

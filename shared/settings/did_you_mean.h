@@ -24,7 +24,8 @@ size_t EditDistance(absl::string_view a, absl::string_view b);
 
 // ClosestMatch returns the candidate nearest to `word` when it is close enough to be a likely
 // typo (distance 1 for words up to 4 characters, 2 up to 8, 3 beyond; any case-only difference),
-// or nullopt. Ties go to the earlier candidate.
+// or nullopt. Ties go to the longer common prefix ("balance-xr" -> "balance-xor", not
+// "balance-rr"), then to the earlier candidate.
 std::optional<std::string> ClosestMatch(absl::string_view word,
                                         const std::vector<std::string>& candidates);
 

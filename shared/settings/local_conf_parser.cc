@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "shared/settings/did_you_mean.h"
 #include "shared/settings/parameter_rules.h"
 #include "shared/settings/proto_enums.h"
@@ -112,54 +113,131 @@ class DuplicateKeyFinder {
   std::vector<std::string> duplicates_;
 };
 
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+size_t SkipSpace(absl::string_view s, size_t i) {
+  while (i < s.size() && IsSpace(s[i])) ++i;
+  return i;
+}
+
+// HasRange finds `: 0-65535` (a value position holding a range).
+bool HasRange(absl::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != ':') continue;
+    size_t j = SkipSpace(s, i + 1);
+    if (j < s.size() && s[j] == '-') ++j;
+    size_t digits = j;
+    while (j < s.size() && IsDigit(s[j])) ++j;
+    if (j > digits && j + 1 < s.size() && s[j] == '-' && IsDigit(s[j + 1])) return true;
+  }
+  return false;
+}
+
+// HasAlternatives finds `"primary"|"spare"`.
+bool HasAlternatives(absl::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '|') continue;
+    size_t before = s.substr(0, i).find_last_not_of(" \t");
+    size_t after = SkipSpace(s, i + 1);
+    if (before != absl::string_view::npos && s[before] == '"' && after < s.size() &&
+        s[after] == '"') {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool HasComments(absl::string_view s) {
+  if (s.find("/*") != absl::string_view::npos) return true;
+  for (size_t i = s.find("//"); i != absl::string_view::npos; i = s.find("//", i + 2)) {
+    if (i == 0 || IsSpace(s[i - 1])) return true;
+  }
+  return false;
+}
+
+bool HasEllipsis(absl::string_view s) {
+  for (size_t i = s.find("..."); i != absl::string_view::npos; i = s.find("...", i + 3)) {
+    if ((i == 0 || IsSpace(s[i - 1])) && (i + 3 == s.size() || IsSpace(s[i + 3]))) return true;
+  }
+  return false;
+}
+
+bool HasTrailingComma(absl::string_view s) {
+  for (size_t i = s.find(','); i != absl::string_view::npos; i = s.find(',', i + 1)) {
+    size_t j = SkipSpace(s, i + 1);
+    if (j < s.size() && (s[j] == '}' || s[j] == ']')) return true;
+  }
+  return false;
+}
+
+constexpr char kHintComments[] = "remove the comments (JSON has none)";
+constexpr char kHintEllipsis[] =
+    "remove \"...\" (the spec's placeholder for text it left out) or write the entries";
+constexpr char kHintTrailingComma[] =
+    "remove the comma after the last entry (JSON does not allow it)";
+constexpr char kHintRange[] = "write one number where the spec shows a range such as 0-65535";
+constexpr char kHintAlternatives[] =
+    "write one value where the spec lists alternatives such as \"primary\"|\"spare\"";
+
 // SyntaxHint explains the common ways a hand-edited local.conf stops being JSON, most of them
-// copied from the spec, which writes ranges, alternatives and comments where values go.
+// copied from the spec, which writes ranges, alternatives, comments and "..." where values go.
+// The mistake at the error position comes first; other such mistakes anywhere in the text
+// follow, so that one round of fixes is enough.
 std::string SyntaxHint(absl::string_view text, size_t pos) {
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == absl::string_view::npos) {
-    return " (the file is empty; the smallest valid local.conf is {})";
+    return " (the file is empty: the smallest valid local.conf is {})";
   }
+  std::vector<std::string> hints;
+  auto add = [&](const std::string& hint) {
+    if (std::find(hints.begin(), hints.end(), hint) == hints.end()) hints.push_back(hint);
+  };
   if (text[first] != '{') {
-    return " (local.conf must be one JSON object: wrap what you have as "
-           "{ \"settings\": { \"policies\": { \"NAME\": { ... } } } })";
+    add("local.conf must be one JSON object: wrap what you have as "
+        "{ \"settings\": { \"policies\": { \"NAME\": { ... } } } }");
   }
   pos = std::min(pos, text.size());
   absl::string_view rest = text.substr(pos);
-  if (rest.substr(0, 2) == "/*" || rest.substr(0, 2) == "//") {
-    return " (JSON does not allow comments; remove them)";
-  }
-  if (rest.substr(0, 3) == "...") {
-    return " (\"...\" stands for text the spec left out; remove it or write the entries)";
-  }
   size_t before = text.substr(0, pos).find_last_not_of(" \t\r\n");
-  if (before != absl::string_view::npos && text[before] == ',' && !rest.empty() &&
-      (rest[0] == '}' || rest[0] == ']')) {
-    return " (JSON does not allow a comma after the last entry; remove it)";
-  }
-  // The spec writes allowed ranges such as 0-65535, and alternatives such as
-  // "primary"|"spare" or [0,4,6,46,64], where a single value goes.
   size_t line_start = text.substr(0, pos).rfind('\n');
   line_start = line_start == absl::string_view::npos ? 0 : line_start + 1;
   size_t line_end = text.find('\n', pos);
   absl::string_view line =
       text.substr(line_start, line_end == absl::string_view::npos ? absl::string_view::npos
                                                                   : line_end - line_start);
-  for (size_t i = 1; i + 1 < line.size(); ++i) {
-    if (line[i] == '-' && std::isdigit(static_cast<unsigned char>(line[i - 1])) &&
-        std::isdigit(static_cast<unsigned char>(line[i + 1]))) {
-      return " (write one number, not a range: the spec's \"0-65535\" is the allowed range of "
-             "the value)";
-    }
+  if (rest.substr(0, 2) == "/*" || rest.substr(0, 2) == "//") {
+    add(kHintComments);
+  } else if (rest.substr(0, 3) == "...") {
+    add(kHintEllipsis);
+  } else if (before != absl::string_view::npos && text[before] == ',' && !rest.empty() &&
+             (rest[0] == '}' || rest[0] == ']')) {
+    add(kHintTrailingComma);
+  } else if (HasRange(line)) {
+    add(kHintRange);
+  } else if (HasAlternatives(line)) {
+    add(kHintAlternatives);
   }
-  if (line.find('|') != absl::string_view::npos) {
-    return " (write one value, not a list of alternatives such as \"primary\"|\"spare\")";
-  }
-  return "";
+  if (HasComments(text)) add(kHintComments);
+  if (HasEllipsis(text)) add(kHintEllipsis);
+  if (HasTrailingComma(text)) add(kHintTrailingComma);
+  if (HasRange(text)) add(kHintRange);
+  if (HasAlternatives(text)) add(kHintAlternatives);
+  if (hints.empty()) return "";
+  return absl::StrCat(" (", absl::StrJoin(hints, "; "), ")");
 }
 
 Issue SyntaxError(absl::string_view text, const json::exception& e, size_t byte) {
   // nlohmann's byte is 1-based: the position of the character it could not accept.
   size_t pos = byte == 0 ? 0 : std::min(byte - 1, text.size());
+  // nlohmann stops at the last character of the token it rejects; people look for the token's
+  // start (for "upDelay": 0-65535 that is the 0).
+  auto in_literal = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '+' || c == '-';
+  };
+  if (pos < text.size() && in_literal(text[pos])) {
+    while (pos > 0 && in_literal(text[pos - 1])) --pos;
+  }
   size_t line = 1 + std::count(text.begin(), text.begin() + pos, '\n');
   size_t last_newline = text.substr(0, pos).rfind('\n');
   size_t column = last_newline == absl::string_view::npos ? pos + 1 : pos - last_newline;
