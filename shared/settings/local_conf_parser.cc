@@ -227,6 +227,42 @@ std::string SyntaxHint(absl::string_view text, size_t pos) {
   return absl::StrCat(" (", absl::StrJoin(hints, "; "), ")");
 }
 
+// kMaxDepth bounds how deeply objects and arrays may nest. local.conf needs 5 levels; nlohmann
+// parses, copies and destroys deep documents recursively, so a hostile or corrupt file with
+// thousands of '[' would overflow the stack instead of being refused.
+constexpr int kMaxDepth = 64;
+
+// FindTooDeep returns the offset of the first '{' or '[' nested deeper than kMaxDepth outside
+// strings, or npos.
+size_t FindTooDeep(absl::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxDepth) return i;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return absl::string_view::npos;
+}
+
+std::string Position(absl::string_view text, size_t pos) {
+  size_t line = 1 + std::count(text.begin(), text.begin() + pos, '\n');
+  size_t last_newline = text.substr(0, pos).rfind('\n');
+  size_t column = last_newline == absl::string_view::npos ? pos + 1 : pos - last_newline;
+  return absl::StrCat("line ", line, ", column ", column);
+}
+
 Issue SyntaxError(absl::string_view text, const json::exception& e, size_t byte) {
   // nlohmann's byte is 1-based: the position of the character it could not accept.
   size_t pos = byte == 0 ? 0 : std::min(byte - 1, text.size());
@@ -238,9 +274,6 @@ Issue SyntaxError(absl::string_view text, const json::exception& e, size_t byte)
   if (pos < text.size() && in_literal(text[pos])) {
     while (pos > 0 && in_literal(text[pos - 1])) --pos;
   }
-  size_t line = 1 + std::count(text.begin(), text.begin() + pos, '\n');
-  size_t last_newline = text.substr(0, pos).rfind('\n');
-  size_t column = last_newline == absl::string_view::npos ? pos + 1 : pos - last_newline;
   std::string reason = e.what();
   // Drop nlohmann's own prefix ("[json.exception.parse_error.101] parse error at line 1,
   // column 2: "): we report our own position.
@@ -251,8 +284,8 @@ Issue SyntaxError(absl::string_view text, const json::exception& e, size_t byte)
   } else if (size_t bracket = reason.find("] "); bracket != std::string::npos) {
     reason = reason.substr(bracket + 2);
   }
-  return Error("", absl::StrCat("line ", line, ", column ", column, ": not valid JSON: ", reason,
-                                SyntaxHint(text, pos)));
+  return Error(
+      "", absl::StrCat(Position(text, pos), ": not valid JSON: ", reason, SyntaxHint(text, pos)));
 }
 
 class Parser {
@@ -539,6 +572,12 @@ class Parser {
 
 ParsedLocalConf ParseLocalConf(absl::string_view text) {
   ParsedLocalConf out;
+  if (size_t deep = FindTooDeep(text); deep != absl::string_view::npos) {
+    out.issues.push_back(
+        Error("", absl::StrCat(Position(text, deep), ": objects and arrays nest more than ",
+                               kMaxDepth, " levels deep; local.conf needs at most 5")));
+    return out;
+  }
   DuplicateKeyFinder duplicates;
   json root;
   try {
