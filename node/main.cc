@@ -54,7 +54,7 @@ int Init(const std::string& home) {
 }
 
 // Writes what the node knew when it stopped, for whoever investigates later (atomically).
-void PersistState(const std::string& home, const fleetbond::daemon::DataPlane& dp) {
+void PersistState(const std::string& home, fleetbond::daemon::DataPlane& dp) {
   nlohmann::json bonds = nlohmann::json::array();
   for (const fleetbond::bond::BondSnapshot& b : dp.Snapshots()) {
     nlohmann::json paths = nlohmann::json::array();

@@ -285,6 +285,23 @@ void DataPlane::PlanPeer(Peer& peer) {
 }
 
 absl::Status DataPlane::Run() {
+  {
+    absl::MutexLock lock(&tasks_mu_);
+    running_ = true;
+  }
+  absl::Status status = Loop();
+  absl::MutexLock lock(&tasks_mu_);
+  running_ = false;
+  // Callers still waiting are served here, so none waits forever.
+  for (Task& t : tasks_) {
+    t.fn();
+    t.done->Notify();
+  }
+  tasks_.clear();
+  return status;
+}
+
+absl::Status DataPlane::Loop() {
   std::array<epoll_event, 64> events;
   std::cerr << "fleetbond-node: " << identity_.id().ToString() << " forwarding on " << tun_.name()
             << " (mtu " << tun_.mtu() << "), " << peers_.size() << " peer(s)\n";
@@ -316,6 +333,7 @@ absl::Status DataPlane::Run() {
       } else if (tag == 4) {
         uint64_t value;
         (void)!read(wake_fd_, &value, sizeof(value));
+        DrainTasks();
       } else if (tag >= 1000 && tag - 1000 < sockets_.size() && sockets_[tag - 1000]) {
         OnSocketReadable(tag - 1000);
       }
@@ -521,9 +539,87 @@ void DataPlane::FlushSockets() {
   }
 }
 
-std::vector<bond::BondSnapshot> DataPlane::Snapshots() const {
+void DataPlane::RunInLoop(absl::AnyInvocable<void()> fn) {
+  absl::Notification done;
+  {
+    absl::MutexLock lock(&tasks_mu_);
+    if (!running_) {
+      fn();
+      return;
+    }
+    tasks_.push_back({std::move(fn), &done});
+  }
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+  done.WaitForNotification();
+}
+
+void DataPlane::DrainTasks() {
+  std::vector<Task> tasks;
+  {
+    absl::MutexLock lock(&tasks_mu_);
+    tasks.swap(tasks_);
+  }
+  for (Task& t : tasks) {
+    t.fn();
+    t.done->Notify();
+  }
+}
+
+DataPlane::Peer* DataPlane::FindPeer(absl::string_view peer_id) {
+  absl::StatusOr<NodeId> id = NodeId::Parse(peer_id);
+  if (!id.ok()) return nullptr;
+  auto it = peers_by_id_.find(id->value());
+  return it == peers_by_id_.end() ? nullptr : it->second;
+}
+
+std::vector<bond::BondSnapshot> DataPlane::Snapshots() {
   std::vector<bond::BondSnapshot> out;
-  for (const auto& peer : peers_) out.push_back(peer->bond->Snapshot());
+  RunInLoop([&] {
+    for (const auto& peer : peers_) out.push_back(peer->bond->Snapshot());
+  });
+  return out;
+}
+
+absl::StatusOr<bond::BondSnapshot> DataPlane::Snapshot(absl::string_view peer_id) {
+  absl::StatusOr<bond::BondSnapshot> out = absl::NotFoundError(
+      absl::StrCat("no bond to peer \"", peer_id, "\": it is not one of this node's peers"));
+  RunInLoop([&] {
+    if (Peer* p = FindPeer(peer_id)) out = p->bond->Snapshot();
+  });
+  return out;
+}
+
+absl::StatusOr<bond::Rotation> DataPlane::Rotate(absl::string_view peer_id) {
+  absl::StatusOr<bond::Rotation> out = absl::NotFoundError(
+      absl::StrCat("no bond to peer \"", peer_id, "\": it is not one of this node's peers"));
+  RunInLoop([&] {
+    if (Peer* p = FindPeer(peer_id)) out = p->bond->Rotate();
+  });
+  return out;
+}
+
+void DataPlane::ApplySettings(settings::LoadedLocalConf settings) {
+  RunInLoop([&] {
+    settings_ = std::move(settings);
+    for (auto& peer : peers_) {
+      std::optional<ResolvedPolicy> policy = settings_.resolver.ForPeer(peer->config.id.ToString());
+      peer->bond->UpdatePolicy(policy.has_value() ? *policy
+                                                  : DefaultPolicy(BasePolicy::kActiveBackup));
+      PlanPeer(*peer);
+    }
+  });
+}
+
+settings::LocalConf DataPlane::CurrentSettings() {
+  settings::LocalConf out;
+  RunInLoop([&] { out = settings_.conf; });
+  return out;
+}
+
+DataPlane::DropCounters DataPlane::Drops() {
+  DropCounters out;
+  RunInLoop([&] { out = drops_; });
   return out;
 }
 

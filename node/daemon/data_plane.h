@@ -30,8 +30,11 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "node/bond/bond.h"
 #include "node/bond/duplicate_filter.h"
 #include "node/daemon/interface_table.h"
@@ -77,10 +80,34 @@ class DataPlane {
   // Stop asks Run to return; safe from any thread.
   void Stop();
 
-  // Snapshots of every bond, by peer id (for logs now, the local API later).
-  std::vector<bond::BondSnapshot> Snapshots() const;
-  const DropCounters& drops() const { return drops_; }
+  // The calls below are safe from any thread (the local API's): each runs on the forwarding
+  // thread between two batches (RunInLoop) and waits for it.
+
+  // Snapshots returns every bond's snapshot, ordered by peer id.
+  std::vector<bond::BondSnapshot> Snapshots();
+  // Snapshot returns one peer's bond; NOT_FOUND for a peer that is not configured.
+  absl::StatusOr<bond::BondSnapshot> Snapshot(absl::string_view peer_id);
+  // Rotate rotates one peer's active-backup bond (FAILED_PRECONDITION with the engine's reason
+  // otherwise; NOT_FOUND for an unknown peer).
+  absl::StatusOr<bond::Rotation> Rotate(absl::string_view peer_id);
+  // ApplySettings replaces the bonding settings live: every bond gets its newly resolved policy
+  // (UpdatePolicy keeps paths, measurements and flows) and paths are re-planned. Static peers
+  // and the overlay address are not changed by it.
+  void ApplySettings(settings::LoadedLocalConf settings);
+  // CurrentSettings returns the settings in force.
+  settings::LocalConf CurrentSettings();
+  // Drops returns a copy of the drop counters.
+  DropCounters Drops();
+
+  NodeId id() const { return identity_.id(); }
+  const PublicKey& public_key() const { return identity_.public_key(); }
+  const std::string& overlay() const { return standalone_.overlay; }
+  uint16_t port() const { return options_.port; }
   const tun::TunDevice& tun() const { return tun_; }
+
+  // RunInLoop runs `fn` on the forwarding thread and returns when it has run. While Run is not
+  // running, `fn` runs at once on the calling thread (serialised with other callers).
+  void RunInLoop(absl::AnyInvocable<void()> fn);
 
  private:
   struct LinkSocket;
@@ -91,12 +118,15 @@ class DataPlane {
             StandaloneConfig standalone, Clock& clock, tun::TunDevice tun);
 
   absl::Status Start();
+  absl::Status Loop();
   void ApplyInterfaceChanges(const std::vector<InterfaceChange>& changes);
   void PlanAllPeers();
   void PlanPeer(Peer& peer);
   LinkSocket* SocketFor(const std::string& interface, const std::string& address, int family);
   void CloseSocketsFor(const std::string& interface, const std::string* address);
 
+  void DrainTasks();
+  Peer* FindPeer(absl::string_view peer_id);
   void OnTunReadable();
   void OnSocketReadable(size_t socket_index);
   void OnNetlinkReadable();
@@ -118,6 +148,14 @@ class DataPlane {
   int signal_fd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
+
+  struct Task {
+    absl::AnyInvocable<void()> fn;
+    absl::Notification* done;
+  };
+  absl::Mutex tasks_mu_;
+  std::vector<Task> tasks_ ABSL_GUARDED_BY(tasks_mu_);
+  bool running_ ABSL_GUARDED_BY(tasks_mu_) = false;
 
   std::vector<std::unique_ptr<LinkSocket>> sockets_;
   std::vector<std::unique_ptr<Peer>> peers_;
