@@ -1,8 +1,9 @@
 # rig.sh: the integration test rig, sourced by tests.
 #
 # Builds a small fleet on this machine: N nodes, each in its own network namespace, joined by L
-# links. Link k is one L2 segment (a bridge in a "switch" namespace), so every node has the same
-# interfaces eth0..eth{L-1}, as real hosts on several networks do:
+# links. Link k is one L2 segment, so every node has the same interfaces eth0..eth{L-1}, as real
+# hosts on several networks do. With two nodes a link is a plain veth pair (the shape of
+# ../shared/TARGETS.md's measurements); with more, each link is a bridge in a "switch" namespace:
 #   link k, IPv4: 10.201.k.<node>/24     (every link but the IPv6 one)
 #   link 2, IPv6 only: fd20:0:0:2::<node>/64
 # Namespaces carry a per-run prefix so concurrent runs never meet, and rig_down (installed as an
@@ -52,9 +53,19 @@ rig_up() {
     ip netns add "$ns"
     ip -n "$ns" link set lo up
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-    for ((k = 0; k < RIG_LINKS; k++)); do
-      ip link add "eth$k" netns "$ns" type veth peer name "n${n}l$k" netns "$sw"
-      ip -n "$sw" link set "n${n}l$k" master "br$k" up
+  done
+  for ((k = 0; k < RIG_LINKS; k++)); do
+    if ((RIG_NODES == 2)); then
+      ip link add "eth$k" netns "$(rig_ns 1)" type veth peer name "eth$k" netns "$(rig_ns 2)"
+    else
+      for ((n = 1; n <= RIG_NODES; n++)); do
+        ip link add "eth$k" netns "$(rig_ns "$n")" type veth peer name "n${n}l$k" netns "$sw"
+        ip -n "$sw" link set "n${n}l$k" master "br$k" up
+      done
+    fi
+    for ((n = 1; n <= RIG_NODES; n++)); do
+      local ns
+      ns=$(rig_ns "$n")
       if [[ $k -eq $RIG_IPV6_LINK ]]; then
         ip -n "$ns" addr add "$(rig_addr "$n" "$k")/64" dev "eth$k" nodad
       else
@@ -107,4 +118,20 @@ rig_undrop() { rig_exec "$1" nft delete table inet "rig_loss_eth$2" 2>/dev/null 
 # rig_rate NODE LINK RATE: cap the node's egress on that link with a token bucket (e.g. 50mbit).
 rig_rate() {
   rig_exec "$1" tc qdisc replace dev "eth$2" root tbf rate "$3" burst 64kb latency 50ms
+}
+
+# rig_add_link LINK: a new IPv4 link (eth<LINK>, 10.201.<LINK>.<node>/24) on every node, while
+# whatever runs in the namespaces keeps running.
+rig_add_link() {
+  local k=$1 sw ns
+  sw=$(rig_sw)
+  ip -n "$sw" link add "br$k" type bridge
+  ip -n "$sw" link set "br$k" up
+  for ((n = 1; n <= RIG_NODES; n++)); do
+    ns=$(rig_ns "$n")
+    ip link add "eth$k" netns "$ns" type veth peer name "n${n}l$k" netns "$sw"
+    ip -n "$sw" link set "n${n}l$k" master "br$k" up
+    ip -n "$ns" addr add "10.201.$k.$n/24" dev "eth$k"
+    ip -n "$ns" link set "eth$k" up
+  done
 }
