@@ -53,6 +53,7 @@ Bond::Bond(std::string peer, ResolvedPolicy policy, Clock& clock, Options option
   table_.rng = &rng_;
   table_.hold = policy_.failover_interval;
   ApplyPolicyToLinks();
+  UpdateLinkTable(clock_.Now(), false);
   strategy_ = CreateBondPolicy(table_, kNoLink);
   Refresh(clock_.Now(), false);
 }
@@ -229,7 +230,7 @@ void Bond::OnBadPacket(PathId path) {
   paths_[path].monitor->OnBadPacket();
 }
 
-void Bond::Refresh(absl::Time now, bool quality_tick) {
+void Bond::UpdateLinkTable(absl::Time now, bool quality_tick) {
   LinkMask usable = 0;
   LinkMask spares = 0;
   for (LinkId l = 0; l < table_.link_count; ++l) {
@@ -261,10 +262,14 @@ void Bond::Refresh(absl::Time now, bool quality_tick) {
   }
   table_.usable = usable;
   table_.sendable = (usable & ~spares) != 0 ? (usable & ~spares) : (usable & spares);
+}
+
+void Bond::Refresh(absl::Time now, bool quality_tick) {
+  UpdateLinkTable(now, quality_tick);
   strategy_->Refresh(now);
   const LinkMask bonded = strategy_->Bonded();
   // A failover: a link that was carrying traffic is no longer usable.
-  failovers_ += std::popcount(bonded_ & ~usable);
+  failovers_ += std::popcount(bonded_ & ~table_.usable);
   bonded_ = bonded;
 }
 
@@ -295,9 +300,8 @@ void Bond::UpdatePolicy(ResolvedPolicy policy) {
     if (r.in_use) r.monitor->Reconfigure(MonitorConfig());
   }
   ApplyPolicyToLinks();
-  // Recompute link usability for the new link set before the new policy looks at it.
-  strategy_ = CreateBondPolicy(table_, kNoLink);
-  Refresh(now, false);
+  // The new policy starts from the link table as the new link settings make it.
+  UpdateLinkTable(now, false);
   strategy_ = CreateBondPolicy(table_, previous_active);
   Refresh(now, false);
 }

@@ -241,8 +241,10 @@ class Bond {
   absl::StatusOr<LinkId> FindOrAddLink(absl::string_view name);
   void ApplyPolicyToLinks();
   void SortLinkPaths(LinkId link);
-  // Refresh recomputes every link's path, usability and quality, the sendable set, lets the
-  // policy react, and counts failovers. `quality_tick` also feeds the limit hysteresis.
+  // UpdateLinkTable recomputes every link's path, usability and quality and the sendable set;
+  // `quality_tick` also feeds the limit hysteresis (once per Tick, so its hold time is real).
+  void UpdateLinkTable(absl::Time now, bool quality_tick);
+  // Refresh updates the link table, lets the policy react, and counts failovers.
   void Refresh(absl::Time now, bool quality_tick);
   std::string Describe(PathId path) const;
 

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shared/testing/status_matchers.h"
@@ -253,6 +254,52 @@ TEST(Bond, FlowsExpireAfterTheIdleTimeoutAndTheTableIsBounded) {
   sim.Run(absl::Seconds(6));
   EXPECT_EQ(bond.flows().size(), 0u);
   EXPECT_EQ(bond.Snapshot().flows, 0u);
+}
+
+TEST(Bond, FailedActivePathKeepsItsRoleForDownDelay) {
+  FakeClock clock;
+  ResolvedPolicy p =
+      TestPolicy(BasePolicy::kActiveBackup, 1000, {Link("eth0", LinkMode::kPrimary), Link("eth1")});
+  p.down_delay = absl::Milliseconds(2000);
+  // (optimize would leave the lossy primary on quality grounds before downDelay ends)
+  p.link_select_method = LinkSelectMethod::kAlways;
+  Bond bond("peer", p, clock, {.seed = 1});
+  Simulator sim(clock, bond);
+  PathId a = sim.AddPath("eth0", {});
+  PathId b = sim.AddPath("eth1", {});
+  sim.Settle();
+  sim.SetTraffic(Traffic{.packets_per_step = 1});
+  const absl::Time cut = clock.Now();
+  sim.SetUp(a, false);
+  sim.Run(absl::Seconds(5));
+  // Detected after ~1 s of silence, kept for 2 s more, then failed over.
+  ASSERT_EQ(sim.active_changes().back().path, b);
+  const absl::Duration moved = sim.active_changes().back().at - cut;
+  EXPECT_GE(moved, absl::Milliseconds(2700));
+  EXPECT_LE(moved, absl::Milliseconds(3000) + bond.tick_interval());
+  // Carrier loss does not wait for downDelay.
+  sim.SetUp(a, true);
+  sim.Run(absl::Seconds(2));
+  ASSERT_EQ(bond.active_path(), a);
+  sim.SetCarrier("eth0", false);
+  EXPECT_EQ(bond.active_path(), b);
+}
+
+TEST(Bond, RotateIsRefusedOnEveryPolicyButActiveBackup) {
+  for (BasePolicy base : {BasePolicy::kBroadcast, BasePolicy::kBalanceRr, BasePolicy::kBalanceXor,
+                          BasePolicy::kBalanceAware}) {
+    FakeClock clock;
+    ResolvedPolicy p = TestPolicy(base);
+    p.name = "my-custom";
+    Bond bond("peer", p, clock, {.seed = 1});
+    Simulator sim(clock, bond);
+    sim.AddPath("eth0", {});
+    sim.AddPath("eth1", {});
+    sim.Settle();
+    EXPECT_THAT(bond.Rotate(),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr(absl::StrCat("my-custom (based on ", BasePolicyName(base)))));
+  }
 }
 
 TEST(Bond, CarrierEventForUnknownInterfaceIsIgnored) {
