@@ -73,7 +73,8 @@ absl::StatusOr<std::unique_ptr<DataPlane>> DataPlane::Create(const Options& opti
                                                              StandaloneConfig standalone,
                                                              Clock& clock) {
   const uint32_t mtu = static_cast<uint32_t>(transport::InnerMtu(options.link_mtu));
-  absl::StatusOr<tun::TunDevice> tun = tun::TunDevice::Create({options.tun_name, mtu});
+  absl::StatusOr<tun::TunDevice> tun =
+      tun::TunDevice::Create({.name = options.tun_name, .mtu = mtu});
   if (!tun.ok()) return tun.status();
   if (!standalone.overlay.empty()) {
     absl::Status s = tun->AddAddress(standalone.overlay);
@@ -415,16 +416,16 @@ void DataPlane::OnSocketReadable(size_t socket_index) {
   LinkSocket& ls = *sockets_[socket_index];
   for (int round = 0; round < 4; ++round) {
     transport::UdpSocket::Batch& batch = ls.socket.Receive();
-    if (batch.count == 0) break;
-    for (size_t i = 0; i < batch.count; ++i) {
+    if (batch.count() == 0) break;
+    for (size_t i = 0; i < batch.count(); ++i) {
       // Open decrypts in place; the batch buffer is ours until the next Receive.
-      std::span<const uint8_t> view = batch.Datagram(i);
-      std::span<uint8_t> datagram(const_cast<uint8_t*>(view.data()), view.size());
-      const transport::Endpoint& from = batch.source[i];
+      std::span<uint8_t> datagram = batch.Datagram(i);
+      const size_t datagram_size = datagram.size();
+      const transport::Endpoint& from = batch.Source(i);
 
       transport::Header header;
       DropReason why =
-          batch.truncated[i] ? DropReason::kTooLong : transport::ParseHeader(datagram, &header);
+          batch.Truncated(i) ? DropReason::kTooLong : transport::ParseHeader(datagram, &header);
       Peer* peer = nullptr;
       if (why == DropReason::kNone) {
         auto it = peers_by_id_.find(header.sender.value());
@@ -461,7 +462,7 @@ void DataPlane::OnSocketReadable(size_t socket_index) {
       if (static_cast<int32_t>(packet.path_seq - pp.highest_rx_path_seq) > 0) {
         pp.highest_rx_path_seq = packet.path_seq;
       }
-      peer->bond->OnReceive(path, static_cast<uint32_t>(view.size()));
+      peer->bond->OnReceive(path, static_cast<uint32_t>(datagram_size));
       switch (packet.header.type) {
         case MessageType::kData:
           if (peer->dedup.Check(packet.bond_seq) != bond::DuplicateFilter::Verdict::kNew) {

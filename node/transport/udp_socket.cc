@@ -2,8 +2,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -13,16 +15,35 @@
 
 namespace fleetbond::transport {
 
+namespace {
+
+// Room for one int-sized control message (UDP_SEGMENT out, UDP_GRO in).
+constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(int));
+// A GSO run: at most this many segments, and at most this many bytes (an IP packet's limit, less
+// the outer headers).
+constexpr size_t kMaxGsoSegments = 64;
+constexpr size_t kMaxGsoBytes = 65000;
+
+}  // namespace
+
 struct UdpSocket::Buffers {
   Batch batch;
-  std::array<uint8_t, kBatch * kBufferSize> rx{};
-  std::array<iovec, kBatch> rx_iov{};
-  std::array<mmsghdr, kBatch> rx_msgs{};
+  // Receive side.
+  std::array<uint8_t, kRxMessages * kRxMessageSize> rx{};
+  std::array<iovec, kRxMessages> rx_iov{};
+  std::array<mmsghdr, kRxMessages> rx_msgs{};
+  std::array<Endpoint, kRxMessages> rx_from;
+  std::array<std::array<uint8_t, kCmsgSpace>, kRxMessages> rx_cmsg{};
+  // Send side: one slot per queued datagram; a message covers a run of slots.
   std::array<uint8_t, kBatch * kBufferSize> tx{};
   std::array<iovec, kBatch> tx_iov{};
-  std::array<mmsghdr, kBatch> tx_msgs{};
   std::array<Endpoint, kBatch> tx_to;
+  std::array<mmsghdr, kBatch> tx_msgs{};
+  std::array<size_t, kBatch> tx_first{};  // first slot of each message
+  std::array<std::array<uint8_t, kCmsgSpace>, kBatch> tx_cmsg{};
 };
+
+const Endpoint& UdpSocket::Batch::Source(size_t i) const { return sources_[message_[i]]; }
 
 absl::StatusOr<Endpoint> Endpoint::Parse(absl::string_view text) {
   std::string host;
@@ -140,6 +161,14 @@ absl::StatusOr<UdpSocket> UdpSocket::Bind(const Options& options) {
   if (bind(fd, reinterpret_cast<const sockaddr*>(&local.addr), local.len) < 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("bind UDP ", where));
   }
+  if (options.offload) {
+    int on = 1;
+    sock.gro_ = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+    // GSO needs no socket option (it is asked per message); probe that the kernel knows it.
+    int probe = 0;
+    socklen_t probe_len = sizeof(probe);
+    sock.gso_ = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &probe, &probe_len) == 0;
+  }
   sockaddr_storage bound{};
   socklen_t bound_len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
@@ -152,11 +181,11 @@ absl::StatusOr<UdpSocket> UdpSocket::Bind(const Options& options) {
 UdpSocket::UdpSocket(int fd, uint16_t port)
     : fd_(fd), local_port_(port), buffers_(std::make_unique<Buffers>()) {
   Buffers& b = *buffers_;
-  b.batch.buffers_ = b.rx.data();
-  for (size_t i = 0; i < kBatch; ++i) {
-    b.rx_iov[i] = {b.rx.data() + i * kBufferSize, kBufferSize};
-    b.tx_iov[i] = {b.tx.data() + i * kBufferSize, 0};
+  b.batch.sources_ = b.rx_from.data();
+  for (size_t i = 0; i < kRxMessages; ++i) {
+    b.rx_iov[i] = {b.rx.data() + i * kRxMessageSize, kRxMessageSize};
   }
+  for (size_t i = 0; i < kBatch; ++i) b.tx_iov[i] = {b.tx.data() + i * kBufferSize, 0};
 }
 
 UdpSocket::UdpSocket(UdpSocket&& other) noexcept
@@ -165,6 +194,8 @@ UdpSocket::UdpSocket(UdpSocket&& other) noexcept
       last_error_(other.last_error_),
       send_drops_(other.send_drops_),
       queued_(std::exchange(other.queued_, 0)),
+      gso_(other.gso_),
+      gro_(other.gro_),
       buffers_(std::move(other.buffers_)) {}
 
 UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
@@ -175,6 +206,8 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     last_error_ = other.last_error_;
     send_drops_ = other.send_drops_;
     queued_ = std::exchange(other.queued_, 0);
+    gso_ = other.gso_;
+    gro_ = other.gro_;
     buffers_ = std::move(other.buffers_);
   }
   return *this;
@@ -186,26 +219,49 @@ UdpSocket::~UdpSocket() {
 
 UdpSocket::Batch& UdpSocket::Receive() {
   Buffers& b = *buffers_;
-  for (size_t i = 0; i < kBatch; ++i) {
+  for (size_t i = 0; i < kRxMessages; ++i) {
     mmsghdr& m = b.rx_msgs[i];
     m = {};
-    m.msg_hdr.msg_name = &b.batch.source[i].addr;
+    m.msg_hdr.msg_name = &b.rx_from[i].addr;
     m.msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     m.msg_hdr.msg_iov = &b.rx_iov[i];
     m.msg_hdr.msg_iovlen = 1;
+    m.msg_hdr.msg_control = b.rx_cmsg[i].data();
+    m.msg_hdr.msg_controllen = kCmsgSpace;
   }
-  int n = recvmmsg(fd_, b.rx_msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+  int n = recvmmsg(fd_, b.rx_msgs.data(), kRxMessages, MSG_DONTWAIT, nullptr);
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) last_error_ = errno;
     n = 0;
   }
-  b.batch.count = static_cast<size_t>(n);
+  Batch& batch = b.batch;
+  batch.count_ = 0;
   for (int i = 0; i < n; ++i) {
-    b.batch.source[i].len = b.rx_msgs[i].msg_hdr.msg_namelen;
-    b.batch.length[i] = std::min<uint32_t>(b.rx_msgs[i].msg_len, kBufferSize);
-    b.batch.truncated[i] = (b.rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    msghdr& h = b.rx_msgs[i].msg_hdr;
+    b.rx_from[i].len = h.msg_namelen;
+    const size_t len = std::min<size_t>(b.rx_msgs[i].msg_len, kRxMessageSize);
+    const bool truncated = (h.msg_flags & MSG_TRUNC) != 0;
+    // A GRO run carries the size of its segments; the last one may be shorter.
+    size_t segment = len;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+        int gso_size = 0;
+        std::memcpy(&gso_size, CMSG_DATA(c), sizeof(gso_size));
+        if (gso_size > 0) segment = static_cast<size_t>(gso_size);
+      }
+    }
+    uint8_t* base = b.rx.data() + static_cast<size_t>(i) * kRxMessageSize;
+    for (size_t off = 0; off < len || (len == 0 && off == 0); off += segment) {
+      if (batch.count_ == kMaxRxDatagrams) break;
+      const size_t k = batch.count_++;
+      batch.data_[k] = base + off;
+      batch.length_[k] = static_cast<uint32_t>(std::min(segment, len - off));
+      batch.message_[k] = static_cast<uint8_t>(i);
+      batch.truncated_[k] = truncated;
+      if (len == 0) break;
+    }
   }
-  return b.batch;
+  return batch;
 }
 
 void UdpSocket::Send(const Endpoint& to, std::span<const uint8_t> payload) {
@@ -223,28 +279,62 @@ void UdpSocket::Send(const Endpoint& to, std::span<const uint8_t> payload) {
 
 size_t UdpSocket::Flush() {
   Buffers& b = *buffers_;
-  size_t sent = 0;
   size_t accepted = 0;
-  while (sent < queued_) {
-    for (size_t i = sent; i < queued_; ++i) {
-      mmsghdr& m = b.tx_msgs[i];
+  size_t slot = 0;
+  while (slot < queued_) {
+    // Group the queue from `slot` into messages: a run of datagrams to one destination whose
+    // sizes are all equal but the last goes as one GSO message.
+    size_t messages = 0;
+    for (size_t i = slot; i < queued_;) {
+      const size_t first = i;
+      const size_t gso_size = b.tx_iov[i].iov_len;
+      size_t bytes = gso_size;
+      ++i;
+      while (gso_ && i < queued_ && i - first < kMaxGsoSegments && b.tx_to[i] == b.tx_to[first] &&
+             b.tx_iov[i - 1].iov_len == gso_size && b.tx_iov[i].iov_len <= gso_size &&
+             bytes + b.tx_iov[i].iov_len <= kMaxGsoBytes) {
+        bytes += b.tx_iov[i].iov_len;
+        ++i;
+      }
+      mmsghdr& m = b.tx_msgs[messages];
       m = {};
-      m.msg_hdr.msg_name = &b.tx_to[i].addr;
-      m.msg_hdr.msg_namelen = b.tx_to[i].len;
-      m.msg_hdr.msg_iov = &b.tx_iov[i];
-      m.msg_hdr.msg_iovlen = 1;
+      m.msg_hdr.msg_name = &b.tx_to[first].addr;
+      m.msg_hdr.msg_namelen = b.tx_to[first].len;
+      m.msg_hdr.msg_iov = &b.tx_iov[first];
+      m.msg_hdr.msg_iovlen = i - first;
+      if (i - first > 1) {
+        m.msg_hdr.msg_control = b.tx_cmsg[messages].data();
+        m.msg_hdr.msg_controllen = kCmsgSpace;
+        cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t size16 = static_cast<uint16_t>(gso_size);
+        std::memcpy(CMSG_DATA(c), &size16, sizeof(size16));
+        m.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+      }
+      b.tx_first[messages] = first;
+      ++messages;
     }
-    int n =
-        sendmmsg(fd_, b.tx_msgs.data() + sent, static_cast<unsigned>(queued_ - sent), MSG_DONTWAIT);
-    if (n <= 0) {
-      // The datagram at `sent` was refused (buffer full, unreachable): drop it, try the rest.
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) last_error_ = errno;
-      ++send_drops_;
-      ++sent;
+    int n = sendmmsg(fd_, b.tx_msgs.data(), static_cast<unsigned>(messages), MSG_DONTWAIT);
+    if (n > 0) {
+      const size_t sent = static_cast<size_t>(n);
+      const size_t end = sent < messages ? b.tx_first[sent] : queued_;
+      accepted += end - slot;
+      slot = end;
       continue;
     }
-    sent += static_cast<size_t>(n);
-    accepted += static_cast<size_t>(n);
+    // The first message was refused.
+    const int err = errno;
+    const size_t end = messages > 1 ? b.tx_first[1] : queued_;
+    if (b.tx_msgs[0].msg_hdr.msg_iovlen > 1 && (err == EIO || err == EINVAL || err == ENOTSUP)) {
+      // The device or kernel cannot segment for us: stop asking, send this run again plainly.
+      gso_ = false;
+      continue;
+    }
+    if (err != EAGAIN && err != EWOULDBLOCK) last_error_ = err;
+    send_drops_ += end - slot;
+    slot = end;
   }
   queued_ = 0;
   return accepted;

@@ -1,15 +1,22 @@
 // udp_socket.h
 //
 // UdpSocket is one link's data-plane socket: bound to one interface (SO_BINDTODEVICE) and one of
-// its addresses, non-blocking, moving datagrams in batches with recvmmsg/sendmmsg so a busy path
-// costs one system call per batch rather than per packet. Buffers are allocated once, at
-// construction; the hot path allocates nothing.
+// its addresses, non-blocking, moving datagrams in batches so that a busy path costs few system
+// calls and few passes through the kernel's network stack:
+//   - sending, Flush hands every queued datagram to sendmmsg, and runs of equal-sized datagrams
+//     to one destination go as one UDP GSO super-datagram (UDP_SEGMENT): the kernel walks its
+//     stack once for the run and splits it at the last moment (or never, on veth);
+//   - receiving, the socket asks for UDP GRO, so the kernel may hand over a run of datagrams from
+//     one sender as one buffer, which Receive splits back into datagrams.
+// Kernels or devices without GSO/GRO fall back to one datagram per message by themselves.
+// Buffers are allocated once, at construction; the hot path allocates nothing.
 //
 // Example:
 //   absl::StatusOr<UdpSocket> s = UdpSocket::Bind({.interface = "eth0", .address = "10.0.0.1",
 //                                                  .port = 9800});
-//   UdpSocket::Batch& in = s->Receive();   // up to kBatch datagrams
-//   for (size_t i = 0; i < in.count; ++i) Handle(in.Datagram(i), in.source[i]);
+//   UdpSocket::Batch& in = s->Receive();
+//   for (size_t i = 0; i < in.count(); ++i) Handle(in.Datagram(i), in.Source(i));
+//   s->Send(to, sealed);  ...  s->Flush();
 #pragma once
 
 #include <netinet/in.h>
@@ -42,12 +49,14 @@ struct Endpoint {
 
 class UdpSocket {
  public:
-  // Datagrams per system call. 64 keeps a batch of 1500-byte packets inside 96 KiB.
+  // Datagrams queued for sending before Flush runs by itself.
   static constexpr size_t kBatch = 64;
-  static constexpr size_t kMaxDatagram = 65535;
-  // Receive buffers are sized for a link MTU, not the UDP maximum: larger datagrams are truncated
-  // by the kernel and counted as such (MSG_TRUNC), which the caller treats as malformed.
+  // Largest datagram Send takes (a sealed inner packet of a 1500-byte link fits with room).
   static constexpr size_t kBufferSize = 2048;
+  // Receive: messages per recvmmsg, each large enough for a GRO run of up to 64 KiB.
+  static constexpr size_t kRxMessages = 32;
+  static constexpr size_t kRxMessageSize = 65536;
+  static constexpr size_t kMaxRxDatagrams = kRxMessages * 64;
 
   struct Options {
     std::string interface;  // empty: not bound to a device
@@ -56,18 +65,26 @@ class UdpSocket {
     int family = AF_INET;   // used only when address is empty
     int receive_buffer_bytes = 4 << 20;
     int send_buffer_bytes = 4 << 20;
+    bool offload = true;  // use UDP GSO and GRO where the kernel has them
   };
 
-  // Batch holds received datagrams.
-  struct Batch {
-    size_t count = 0;
-    std::array<Endpoint, kBatch> source;
-    std::array<uint32_t, kBatch> length{};
-    std::array<bool, kBatch> truncated{};
-    std::span<const uint8_t> Datagram(size_t i) const {
-      return {buffers_ + i * kBufferSize, length[i]};
-    }
-    uint8_t* buffers_ = nullptr;  // kBatch * kBufferSize bytes, owned by the socket
+  // Batch holds received datagrams. Datagram views are writable (the codec decrypts in place) and
+  // stay valid until the next Receive.
+  class Batch {
+   public:
+    size_t count() const { return count_; }
+    std::span<uint8_t> Datagram(size_t i) const { return {data_[i], length_[i]}; }
+    const Endpoint& Source(size_t i) const;
+    bool Truncated(size_t i) const { return truncated_[i]; }
+
+   private:
+    friend class UdpSocket;
+    size_t count_ = 0;
+    std::array<uint8_t*, kMaxRxDatagrams> data_{};
+    std::array<uint32_t, kMaxRxDatagrams> length_{};
+    std::array<uint8_t, kMaxRxDatagrams> message_{};  // which message (and so source) it came in
+    std::array<bool, kMaxRxDatagrams> truncated_{};
+    const Endpoint* sources_ = nullptr;
   };
 
   // Bind creates the socket. Binding to a device needs CAP_NET_RAW (or CAP_NET_ADMIN).
@@ -77,21 +94,23 @@ class UdpSocket {
   UdpSocket& operator=(UdpSocket&&) noexcept;
   ~UdpSocket();
 
-  // Receive reads up to kBatch waiting datagrams without blocking. An empty batch means none were
-  // waiting; a socket error is reported through last_error().
+  // Receive reads the waiting datagrams without blocking (up to kRxMessages messages). An empty
+  // batch means none were waiting; a socket error is reported through last_error().
   Batch& Receive();
 
   // Send queues one datagram for the next Flush; flushes by itself when the queue is full. The
-  // payload is copied.
+  // payload is copied. Datagrams larger than kBufferSize are dropped and counted.
   void Send(const Endpoint& to, std::span<const uint8_t> payload);
   // Flush sends every queued datagram; returns how many the kernel took. Datagrams the kernel
-  // refused (buffer full) are dropped and counted in send_drops().
+  // refused (buffer full, unreachable) are dropped and counted in send_drops().
   size_t Flush();
 
   int fd() const { return fd_; }
   uint16_t local_port() const { return local_port_; }
   int last_error() const { return last_error_; }
   uint64_t send_drops() const { return send_drops_; }
+  bool gso() const { return gso_; }
+  bool gro() const { return gro_; }
 
  private:
   struct Buffers;
@@ -102,6 +121,8 @@ class UdpSocket {
   int last_error_ = 0;
   uint64_t send_drops_ = 0;
   size_t queued_ = 0;
+  bool gso_ = false;
+  bool gro_ = false;
   std::unique_ptr<Buffers> buffers_;
 };
 

@@ -62,6 +62,12 @@ absl::StatusOr<TunDevice> TunDevice::Create(const Options& options) {
   absl::Status s = InterfaceIoctl(SIOCSIFMTU, mtu_req, "set MTU");
   if (!s.ok()) return s;
 
+  ifreq qlen_req{};
+  std::memcpy(qlen_req.ifr_name, actual_name.data(), actual_name.size());
+  qlen_req.ifr_qlen = static_cast<int>(options.tx_queue_len);
+  s = InterfaceIoctl(SIOCSIFTXQLEN, qlen_req, "set queue length");
+  if (!s.ok()) return s;
+
   ifreq index_req{};
   std::memcpy(index_req.ifr_name, actual_name.data(), actual_name.size());
   s = InterfaceIoctl(SIOCGIFINDEX, index_req, "read interface index");

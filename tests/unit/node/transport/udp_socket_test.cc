@@ -66,12 +66,12 @@ TEST(UdpSocket, MovesABatchOfDatagramsInOrderOverLoopback) {
   for (int round = 0; round < 10 && got < kCount; ++round) {
     ASSERT_TRUE(WaitReadable(rx->fd()));
     UdpSocket::Batch& batch = rx->Receive();
-    for (size_t i = 0; i < batch.count; ++i, ++got) {
+    for (size_t i = 0; i < batch.count(); ++i, ++got) {
       std::span<const uint8_t> d = batch.Datagram(i);
       ASSERT_EQ(d.size(), static_cast<size_t>(100 + got));
       EXPECT_EQ(d[0], static_cast<uint8_t>(got));
-      EXPECT_FALSE(batch.truncated[i]);
-      EXPECT_EQ(batch.source[i].ToString(), absl::StrCat("127.0.0.1/", tx->local_port()));
+      EXPECT_FALSE(batch.Truncated(i));
+      EXPECT_EQ(batch.Source(i).ToString(), absl::StrCat("127.0.0.1/", tx->local_port()));
     }
   }
   EXPECT_EQ(got, kCount);
@@ -90,27 +90,89 @@ TEST(UdpSocket, FlushesByItselfWhenTheQueueIsFull) {
   EXPECT_EQ(tx->Flush(), 1u);
 }
 
-TEST(UdpSocket, OversizedDatagramsAreMarkedTruncated) {
-  absl::StatusOr<UdpSocket> rx = UdpSocket::Bind({.address = "127.0.0.1", .port = 0});
+// Receives until `want` datagrams arrived or nothing more comes (bounded).
+std::vector<std::vector<uint8_t>> ReceiveAll(UdpSocket& rx, size_t want,
+                                             std::vector<std::string>* sources = nullptr) {
+  std::vector<std::vector<uint8_t>> out;
+  for (int round = 0; round < 50 && out.size() < want; ++round) {
+    if (!WaitReadable(rx.fd())) break;
+    UdpSocket::Batch& batch = rx.Receive();
+    for (size_t i = 0; i < batch.count(); ++i) {
+      std::span<const uint8_t> d = batch.Datagram(i);
+      out.emplace_back(d.begin(), d.end());
+      if (sources != nullptr) sources->push_back(batch.Source(i).ToString());
+    }
+  }
+  return out;
+}
+
+// A run of equal datagrams to one destination (sent as one GSO message where the kernel can)
+// arrives as the same datagrams, in order, whether or not the receiver coalesced them (GRO).
+void ExpectRunArrivesIntact(bool offload) {
+  absl::StatusOr<UdpSocket> rx =
+      UdpSocket::Bind({.address = "127.0.0.1", .port = 0, .offload = offload});
+  absl::StatusOr<UdpSocket> tx =
+      UdpSocket::Bind({.address = "127.0.0.1", .port = 0, .offload = offload});
   ASSERT_THAT(rx, IsOk());
-  int raw = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_THAT(tx, IsOk());
+  EXPECT_EQ(tx->gso(), offload);
   Endpoint to = *Endpoint::Parse(absl::StrCat("127.0.0.1/", rx->local_port()));
-  std::vector<uint8_t> big(UdpSocket::kBufferSize + 500, 1);
-  ASSERT_EQ(
-      sendto(raw, big.data(), big.size(), 0, reinterpret_cast<const sockaddr*>(&to.addr), to.len),
-      static_cast<ssize_t>(big.size()));
-  close(raw);
-  ASSERT_TRUE(WaitReadable(rx->fd()));
-  UdpSocket::Batch& batch = rx->Receive();
-  ASSERT_EQ(batch.count, 1u);
-  EXPECT_TRUE(batch.truncated[0]);
-  EXPECT_EQ(batch.Datagram(0).size(), UdpSocket::kBufferSize);
+  std::vector<std::vector<uint8_t>> sent;
+  for (int i = 0; i < 40; ++i) sent.emplace_back(1400, static_cast<uint8_t>(i));
+  sent.emplace_back(500, 0xee);  // a shorter last datagram may close a run
+  for (const auto& d : sent) tx->Send(to, d);
+  EXPECT_EQ(tx->Flush(), sent.size());
+  EXPECT_EQ(tx->send_drops(), 0u);
+  std::vector<std::string> sources;
+  EXPECT_EQ(ReceiveAll(*rx, sent.size(), &sources), sent);
+  for (const std::string& s : sources) {
+    EXPECT_EQ(s, absl::StrCat("127.0.0.1/", tx->local_port()));
+  }
+}
+
+TEST(UdpSocket, RunOfEqualDatagramsArrivesIntactWithOffload) { ExpectRunArrivesIntact(true); }
+TEST(UdpSocket, RunOfEqualDatagramsArrivesIntactWithoutOffload) { ExpectRunArrivesIntact(false); }
+
+TEST(UdpSocket, MixedSizesAndDestinationsAllArriveWhereTheyWereSent) {
+  absl::StatusOr<UdpSocket> a = UdpSocket::Bind({.address = "127.0.0.1", .port = 0});
+  absl::StatusOr<UdpSocket> b = UdpSocket::Bind({.address = "127.0.0.1", .port = 0});
+  absl::StatusOr<UdpSocket> tx = UdpSocket::Bind({.address = "127.0.0.1", .port = 0});
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT(tx, IsOk());
+  Endpoint to_a = *Endpoint::Parse(absl::StrCat("127.0.0.1/", a->local_port()));
+  Endpoint to_b = *Endpoint::Parse(absl::StrCat("127.0.0.1/", b->local_port()));
+  std::vector<std::vector<uint8_t>> want_a, want_b;
+  for (int i = 0; i < 60; ++i) {
+    // Sizes change every few datagrams and destinations alternate in bursts: runs of every shape.
+    std::vector<uint8_t> d(100 + (i / 3) * 17, static_cast<uint8_t>(i));
+    if ((i / 5) % 2 == 0) {
+      tx->Send(to_a, d);
+      want_a.push_back(d);
+    } else {
+      tx->Send(to_b, d);
+      want_b.push_back(d);
+    }
+  }
+  EXPECT_EQ(tx->Flush(), 60u);
+  EXPECT_EQ(ReceiveAll(*a, want_a.size()), want_a);
+  EXPECT_EQ(ReceiveAll(*b, want_b.size()), want_b);
+}
+
+TEST(UdpSocket, DatagramsLargerThanTheSendBufferAreDroppedAndCounted) {
+  absl::StatusOr<UdpSocket> tx = UdpSocket::Bind({.address = "127.0.0.1", .port = 0});
+  ASSERT_THAT(tx, IsOk());
+  Endpoint to = *Endpoint::Parse("127.0.0.1/9");
+  std::vector<uint8_t> big(UdpSocket::kBufferSize + 1, 1);
+  tx->Send(to, big);
+  EXPECT_EQ(tx->send_drops(), 1u);
+  EXPECT_EQ(tx->Flush(), 0u);
 }
 
 TEST(UdpSocket, ReceiveOnAnIdleSocketReturnsAnEmptyBatchWithoutError) {
   absl::StatusOr<UdpSocket> rx = UdpSocket::Bind({.address = "127.0.0.1", .port = 0});
   ASSERT_THAT(rx, IsOk());
-  EXPECT_EQ(rx->Receive().count, 0u);
+  EXPECT_EQ(rx->Receive().count(), 0u);
   EXPECT_EQ(rx->last_error(), 0);
 }
 
