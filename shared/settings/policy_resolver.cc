@@ -123,6 +123,7 @@ absl::StatusOr<PolicyResolver> PolicyResolver::Create(const v1::Settings& settin
     r.policies_.push_back(*std::move(p));
   }
   for (BasePolicy base : kStandardPolicies) r.standard_.push_back(DefaultPolicy(base));
+  r.written_.insert(settings.policies().begin(), settings.policies().end());
   return r;
 }
 
@@ -143,6 +144,15 @@ const ResolvedPolicy* PolicyResolver::Find(absl::string_view name) const {
     }
   }
   return nullptr;
+}
+
+}  // namespace fleetbond::settings
+
+namespace fleetbond::settings {
+
+const v1::Policy* PolicyResolver::Written(absl::string_view name) const {
+  auto it = written_.find(std::string(name));
+  return it == written_.end() ? nullptr : &it->second;
 }
 
 }  // namespace fleetbond::settings

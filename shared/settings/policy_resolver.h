@@ -59,6 +59,10 @@ class PolicyResolver {
   // policies holds every custom policy and every referenced standard policy, sorted by name.
   const std::vector<ResolvedPolicy>& policies() const { return policies_; }
 
+  // Written returns the custom policy called `name` as the settings wrote it (to tell written
+  // values from defaults), or nullptr for a standard policy or an unknown name.
+  const v1::Policy* Written(absl::string_view name) const;
+
  private:
   PolicyResolver() = default;
 
@@ -66,6 +70,7 @@ class PolicyResolver {
   std::map<std::string, std::string> peer_bonds_;
   std::vector<ResolvedPolicy> policies_;
   std::vector<ResolvedPolicy> standard_;  // every standard policy at its defaults
+  std::map<std::string, v1::Policy> written_;
 };
 
 }  // namespace fleetbond::settings

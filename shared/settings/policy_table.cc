@@ -11,28 +11,42 @@ std::string Ms(absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds
 
 }  // namespace
 
-std::string RenderPolicyText(const ResolvedPolicy& p) {
+std::string RenderPolicyText(const ResolvedPolicy& p, const v1::Policy* written) {
+  const v1::Policy none;
+  const v1::Policy& w = written != nullptr ? *written : none;
+  auto mark = [](bool has) { return has ? "" : " (default)"; };
   KeyValueList kv;
   kv.Add("Policy", p.name);
   kv.Add("Base", std::string(BasePolicyName(p.base)));
-  kv.Add("Failover Interval (ms)", Ms(p.failover_interval));
-  kv.Add("Up Delay (ms)", Ms(p.up_delay));
-  kv.Add("Down Delay (ms)", Ms(p.down_delay));
+  kv.Add("Failover Interval (ms)",
+         absl::StrCat(Ms(p.failover_interval), mark(w.has_failover_interval())));
+  kv.Add("Up Delay (ms)", absl::StrCat(Ms(p.up_delay), mark(w.has_up_delay())));
+  kv.Add("Down Delay (ms)", absl::StrCat(Ms(p.down_delay), mark(w.has_down_delay())));
   if (p.base == BasePolicy::kActiveBackup) {
-    kv.Add("Link Select Method", std::string(LinkSelectMethodName(p.link_select_method)));
+    const char* why = w.has_link_select_method() ? ""
+                      : GivesFailoverGuidance(w)
+                          ? " (default when links name a primary or a failoverTo)"
+                          : " (default without failover guidance)";
+    kv.Add("Link Select Method", absl::StrCat(LinkSelectMethodName(p.link_select_method), why));
   }
   if (p.base == BasePolicy::kBalanceRr) {
-    kv.Add("Packets Per Link", absl::StrCat(p.packets_per_link));
+    kv.Add("Packets Per Link", absl::StrCat(p.packets_per_link, mark(w.has_packets_per_link())));
   }
   if (p.base == BasePolicy::kBalanceAware) {
     const LinkQualitySpec& q = p.link_quality;
-    kv.Add("Latency Max (ms)", FormatNumber(q.lat_max_ms));
-    kv.Add("PDV Max (ms)", FormatNumber(q.pdv_max_ms));
-    kv.Add("Loss Ratio Max", FormatNumber(q.plr_max));
-    kv.Add("Error Ratio Max", FormatNumber(q.per_max));
+    const v1::LinkQuality& wq = w.link_quality();
+    kv.Add("Latency Max (ms)", absl::StrCat(FormatNumber(q.lat_max_ms), mark(wq.has_lat_max())));
+    kv.Add("PDV Max (ms)", absl::StrCat(FormatNumber(q.pdv_max_ms), mark(wq.has_pdv_max())));
+    kv.Add("Loss Ratio Max", absl::StrCat(FormatNumber(q.plr_max), mark(wq.has_plr_max())));
+    kv.Add("Error Ratio Max", absl::StrCat(FormatNumber(q.per_max), mark(wq.has_per_max())));
+    const int given =
+        wq.has_lat_weight() + wq.has_pdv_weight() + wq.has_plr_weight() + wq.has_per_weight();
     kv.Add("Weights lat/pdv/plr/per",
            absl::StrCat(FormatNumber(q.lat_weight), " / ", FormatNumber(q.pdv_weight), " / ",
-                        FormatNumber(q.plr_weight), " / ", FormatNumber(q.per_weight)));
+                        FormatNumber(q.plr_weight), " / ", FormatNumber(q.per_weight),
+                        given == 4   ? ""
+                        : given == 0 ? " (default)"
+                                     : " (unwritten weights share the rest)"));
   }
   kv.Add("Links", p.links.empty() ? "all interfaces" : absl::StrCat(p.links.size()));
   std::string out = kv.Render();
@@ -64,7 +78,9 @@ std::string RenderPolicyTableText(const PolicyResolver& resolver) {
     }
   }
   std::string out = head.Render();
-  for (const ResolvedPolicy& p : resolver.policies()) out += "\n" + RenderPolicyText(p);
+  for (const ResolvedPolicy& p : resolver.policies()) {
+    out += "\n" + RenderPolicyText(p, resolver.Written(p.name));
+  }
   return out;
 }
 

@@ -19,8 +19,10 @@
 namespace fleetbond::settings {
 
 // RenderPolicyText renders one policy: its parameters as "Key : value" lines (only those its
-// base policy takes), then its links as a table, or "all interfaces" when it lists none.
-std::string RenderPolicyText(const ResolvedPolicy& policy);
+// base policy takes), then its links as a table, or "all interfaces" when it lists none. With
+// `written` (the policy as the settings wrote it), values it does not write are marked
+// "(default)"; without it, every value is a default (a standard policy).
+std::string RenderPolicyText(const ResolvedPolicy& policy, const v1::Policy* written = nullptr);
 
 // RenderPolicyTableText renders the default policy, the peer-specific bonds, then every policy.
 std::string RenderPolicyTableText(const PolicyResolver& resolver);

@@ -37,8 +37,8 @@ TEST(PolicyTable, RendersEveryResolvedParameterAndLinkAsText) {
             "Base                   : active-backup\n"
             "Failover Interval (ms) : 1000\n"
             "Up Delay (ms)          : 2000\n"
-            "Down Delay (ms)        : 0\n"
-            "Link Select Method     : always\n"
+            "Down Delay (ms)        : 0 (default)\n"
+            "Link Select Method     : always (default when links name a primary or a failoverTo)\n"
             "Links                  : 3\n"
             "\n"
             "link   ipvPref  capacity  failoverTo  mode\n"
@@ -49,14 +49,14 @@ TEST(PolicyTable, RendersEveryResolvedParameterAndLinkAsText) {
             "\n"
             "Policy                  : aware\n"
             "Base                    : balance-aware\n"
-            "Failover Interval (ms)  : 5000\n"
-            "Up Delay (ms)           : 0\n"
-            "Down Delay (ms)         : 0\n"
+            "Failover Interval (ms)  : 5000 (default)\n"
+            "Up Delay (ms)           : 0 (default)\n"
+            "Down Delay (ms)         : 0 (default)\n"
             "Latency Max (ms)        : 80\n"
-            "PDV Max (ms)            : 100\n"
-            "Loss Ratio Max          : 0.01\n"
-            "Error Ratio Max         : 0.01\n"
-            "Weights lat/pdv/plr/per : 0.6 / 0 / 0.4 / 0\n"
+            "PDV Max (ms)            : 100 (default)\n"
+            "Loss Ratio Max          : 0.01 (default)\n"
+            "Error Ratio Max         : 0.01 (default)\n"
+            "Weights lat/pdv/plr/per : 0.6 / 0 / 0.4 / 0 (unwritten weights share the rest)\n"
             "Links                   : 2\n"
             "\n"
             "link  ipvPref  capacity  failoverTo  mode\n"
@@ -73,10 +73,21 @@ TEST(PolicyTable, SaysWhenNothingIsBonded) {
 
 TEST(PolicyTable, ShowsOnlyTheParametersOfTheBase) {
   std::string rr = RenderPolicyText(DefaultPolicy(BasePolicy::kBalanceRr));
-  EXPECT_THAT(rr, ::testing::HasSubstr("Packets Per Link       : 64\n"));
+  EXPECT_THAT(rr, ::testing::HasSubstr("Packets Per Link       : 64 (default)\n"));
   EXPECT_THAT(rr, ::testing::HasSubstr("Links                  : all interfaces\n"));
   EXPECT_THAT(rr, ::testing::Not(::testing::HasSubstr("Link Select Method")));
   EXPECT_THAT(rr, ::testing::Not(::testing::HasSubstr("Latency Max")));
+}
+
+TEST(PolicyTable, MarksEveryValueOfAStandardPolicyAsDefault) {
+  EXPECT_EQ(RenderPolicyText(DefaultPolicy(BasePolicy::kActiveBackup)),
+            "Policy                 : active-backup\n"
+            "Base                   : active-backup\n"
+            "Failover Interval (ms) : 5000 (default)\n"
+            "Up Delay (ms)          : 0 (default)\n"
+            "Down Delay (ms)        : 0 (default)\n"
+            "Link Select Method     : optimize (default without failover guidance)\n"
+            "Links                  : all interfaces\n");
 }
 
 TEST(PolicyTable, RendersJsonWithLocalConfKeyNames) {
