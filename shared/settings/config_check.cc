@@ -39,9 +39,11 @@ int RunConfigCheck(const std::string& path, bool json, std::ostream& out, std::o
 
   LocalConfCheck check = CheckLocalConf(*text);
   if (json) {
-    nlohmann::json doc = {{"valid", check.valid()},
-                          {"errors", IssuesJson(check.issues, Severity::kError)},
-                          {"warnings", IssuesJson(check.issues, Severity::kWarning)}};
+    // Ordered, so that a person reading the document sees the verdict first.
+    nlohmann::ordered_json doc;
+    doc["valid"] = check.valid();
+    doc["errors"] = IssuesJson(check.issues, Severity::kError);
+    doc["warnings"] = IssuesJson(check.issues, Severity::kWarning);
     if (check.valid()) {
       nlohmann::json table = PolicyTableJson(*check.resolver);
       doc["defaultBondingPolicy"] = table["defaultBondingPolicy"];
