@@ -171,7 +171,14 @@ class Validator {
     for (const std::string& ifname : names) {
       const v1::LinkSettings& link = p.links().at(ifname);
       const std::string path = absl::StrCat(links_path, ".", ifname);
-      if (ifname.empty()) Fail(links_path, "an interface name must not be empty");
+      if (ifname.empty()) {
+        Fail(links_path, "an interface name must not be empty");
+      } else if (!IsValidInterfaceName(ifname)) {
+        Fail(path, absl::StrCat("\"", ifname,
+                                "\" is not an interface name: Linux names have 1 to 15 "
+                                "characters and no \"/\" or white space, so no link would ever "
+                                "match it"));
+      }
       if (link.has_ipv_pref()) {
         if (auto problem = CheckIpvPref(link.ipv_pref())) {
           Fail(absl::StrCat(path, ".ipvPref"), *problem);
@@ -335,6 +342,14 @@ class Validator {
 };
 
 }  // namespace
+
+bool IsValidInterfaceName(absl::string_view name) {
+  // IFNAMSIZ is 16 with the terminating NUL; the kernel refuses "/", white space, "." and "..".
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    return c == '/' || absl::ascii_isspace(static_cast<unsigned char>(c)) || c == '\0';
+  });
+}
 
 bool IsValidPeerId(absl::string_view peer_id) {
   return peer_id.size() == 10 && std::all_of(peer_id.begin(), peer_id.end(), [](char c) {

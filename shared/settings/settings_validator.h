@@ -30,6 +30,10 @@ struct ValidationContext {
 std::vector<Issue> ValidateSettings(const v1::Settings& settings,
                                     const ValidationContext& context = {});
 
+// IsValidInterfaceName is true for a name Linux accepts for a network interface: 1 to 15
+// characters, no "/" or white space, not "." or "..".
+bool IsValidInterfaceName(absl::string_view name);
+
 // IsValidPeerId is true for exactly 10 hex digits (either case), e.g. "f6203a2db3".
 bool IsValidPeerId(absl::string_view peer_id);
 

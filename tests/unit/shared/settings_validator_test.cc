@@ -355,6 +355,29 @@ TEST(Validator, JudgesSettingsThatDidNotComeFromJson) {
           Error("settings.policies.p.links.eth1.mode", "expected \"primary\" or \"spare\"")));
 }
 
+TEST(Validator, RejectsLinkNamesNoInterfaceCanHave) {
+  EXPECT_THAT(
+      IssuesOfPolicy(R"({"basePolicy": "balance-xor", "links": {
+                  "eth0 ": {}, "enp5s0-with-a-long-name": {}, "eth1": {}}})"),
+      ElementsAre(Error("settings.policies.p.links.enp5s0-with-a-long-name",
+                        "\"enp5s0-with-a-long-name\" is not an interface name: Linux names have 1 "
+                        "to 15 characters and no \"/\" or white space, so no link would ever "
+                        "match it"),
+                  Error("settings.policies.p.links.eth0 ",
+                        "\"eth0 \" is not an interface name: Linux names have 1 to 15 characters "
+                        "and no \"/\" or white space, so no link would ever match it")));
+}
+
+TEST(Validator, InterfaceNamesFollowTheKernelsRules) {
+  EXPECT_TRUE(IsValidInterfaceName("eth0"));
+  EXPECT_TRUE(IsValidInterfaceName("wlxc07a002fb470"));  // 15 characters, from the spec
+  EXPECT_TRUE(IsValidInterfaceName("eth0.100"));
+  EXPECT_FALSE(IsValidInterfaceName("wlxc07a002fb4701"));
+  EXPECT_FALSE(IsValidInterfaceName(""));
+  EXPECT_FALSE(IsValidInterfaceName("a/b"));
+  EXPECT_FALSE(IsValidInterfaceName(".."));
+}
+
 TEST(Validator, PeerIdIsTenHexDigitsOfEitherCase) {
   EXPECT_TRUE(IsValidPeerId("f6203a2db3"));
   EXPECT_TRUE(IsValidPeerId("F6203A2DB3"));
