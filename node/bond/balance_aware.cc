@@ -41,7 +41,13 @@ void BalanceAware::Refresh(absl::Time /*now*/) {
   placement_.Build(weights);
 }
 
-void BalanceAware::Maintain(absl::Time /*now*/) {
+void BalanceAware::Maintain(absl::Time now) {
+  const uint64_t moved_before = moved_;
+  MoveFlows(now);
+  if (moved_ != moved_before) router_.Invalidate();
+}
+
+void BalanceAware::MoveFlows(absl::Time /*now*/) {
   FlowTable& flows = *t_.flows;
   if (placement_.empty() || flows.size() == 0) return;
   std::array<int64_t, kMaxLinks> count{};

@@ -13,31 +13,19 @@
 
 #include "node/bond/bond_policy.h"
 #include "node/bond/flow_placement.h"
+#include "node/bond/flow_router.h"
 
 namespace fleetbond::bond {
 
 class BalanceXor final : public BondPolicy {
  public:
-  explicit BalanceXor(const LinkTable& links) : t_(links) {}
+  explicit BalanceXor(const LinkTable& links) : t_(links), router_(*links.flows) {}
 
   void Refresh(absl::Time now) override;
   LinkMask Select(const PacketMeta& packet, absl::Time now) override {
     if (placement_.empty()) return 0;
     if (!packet.flow) return Bit(placement_.Pick(t_.rng->Next()));
-    FlowEntry* e = t_.flows->Find(*packet.flow, now);
-    if (e != nullptr && (send_ & Bit(e->path)) != 0) {
-      e->Touch(now, packet.size);
-      return Bit(e->path);
-    }
-    LinkId link = placement_.Pick(FlowHash(*packet.flow));
-    if (e == nullptr) {
-      e = t_.flows->Insert(*packet.flow, link, now);
-    } else {
-      e->path = link;
-      ++moved_;
-    }
-    e->Touch(now, packet.size);
-    return Bit(link);
+    return Bit(router_.Route(*packet.flow, packet.size, now, send_, placement_, &moved_));
   }
   LinkMask Bonded() const override { return send_; }
   double TargetShare(LinkId link) const override { return placement_.Share(link); }
@@ -49,6 +37,7 @@ class BalanceXor final : public BondPolicy {
  private:
   const LinkTable& t_;
   FlowPlacement placement_;
+  FlowRouter router_;
   LinkMask send_ = 0;
   uint64_t moved_ = 0;
 };

@@ -83,6 +83,29 @@ BENCHMARK_CAPTURE(BM_Select, balance_rr, BasePolicy::kBalanceRr)->Apply(Args);
 BENCHMARK_CAPTURE(BM_Select, balance_xor, BasePolicy::kBalanceXor)->Apply(Args);
 BENCHMARK_CAPTURE(BM_Select, balance_aware, BasePolicy::kBalanceAware)->Apply(Args);
 
+// Floor for the flow policies: the flow-table lookup (and touch) alone, on the same stream.
+void BM_FlowTableLookupOnly(benchmark::State& state) {
+  const int flows = static_cast<int>(state.range(0));
+  std::unique_ptr<Setup> s = Build(BasePolicy::kBalanceXor, 4, flows);
+  FlowTable table(FlowTable::Options{.max_flows = 65536});
+  const absl::Time now = s->clock.Now();
+  for (const PacketMeta& m : s->packets) {
+    if (m.flow && table.Find(*m.flow, now) == nullptr) table.Insert(*m.flow, 0, now);
+  }
+  const size_t mask = s->packets.size() - 1;
+  size_t i = 0;
+  for (auto _ : state) {
+    const PacketMeta& m = s->packets[i++ & mask];
+    if (m.flow) {
+      FlowEntry* e = table.Find(*m.flow, now);
+      if (e != nullptr) e->Touch(now, m.size);
+      benchmark::DoNotOptimize(e);
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_FlowTableLookupOnly)->Arg(10)->Arg(10000)->Arg(65536)->ArgName("flows");
+
 // Select reading the clock itself (SystemClock), as a daemon that does not batch would.
 void BM_SelectSystemClock(benchmark::State& state) {
   ResolvedPolicy policy = DefaultPolicy(BasePolicy::kBalanceXor);
