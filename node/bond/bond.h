@@ -179,6 +179,7 @@ class Bond {
       const LinkId l = static_cast<LinkId>(std::countr_zero(links));
       links &= links - 1;
       const PathId p = link_path_[l];
+      if (p >= kMaxPaths) continue;  // cannot happen: policies choose only links with a path
       out.insert(p);
       TxCounters& tx = tx_[p];
       ++tx.packets;
