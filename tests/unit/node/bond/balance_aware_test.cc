@@ -90,6 +90,44 @@ TEST(BalanceAware, LinksWithoutCapacityShareEqually) {
   EXPECT_NEAR(count[b] / 40000.0, 0.5, 0.01);
 }
 
+TEST(BalanceAware, QualityWeightsTheCapacitySplit) {
+  // Equal capacity; eth1 sits at half its latency limit: score 0.5 x 0.5 = 0.25, so its
+  // weight is 1 - 0.25 / 2 = 0.875 against eth0's ~1.
+  ResolvedPolicy p = TestPolicy(BasePolicy::kBalanceAware, 1000, {Link("eth0"), Link("eth1")});
+  p.link_quality = LinkQualitySpec{.lat_max_ms = 200,
+                                   .pdv_max_ms = 100,
+                                   .plr_max = 0.5,
+                                   .per_max = 0.5,
+                                   .lat_weight = 0.5,
+                                   .pdv_weight = 0.5,
+                                   .plr_weight = 0,
+                                   .per_weight = 0};
+  Rig rig(p);
+  PathId a = rig.sim.AddPath("eth0", {.rtt = 1 * kMs});
+  PathId b = rig.sim.AddPath("eth1", {.rtt = 100 * kMs});
+  rig.sim.Settle();
+  rig.sim.Run(absl::Seconds(10));
+  std::map<PathId, int> count = rig.Place(40000);
+  const double wa = 1 - (0.5 * 1 / 200) / 2, wb = 1 - (0.5 * 100 / 200) / 2;
+  EXPECT_NEAR(count[a] / 40000.0, wa / (wa + wb), 0.01);
+  EXPECT_NEAR(count[b] / 40000.0, wb / (wa + wb), 0.01);
+}
+
+TEST(BalanceAware, LinkWithoutCapacityHintCountsAsTheMeanOfTheHinted) {
+  ResolvedPolicy p = TestPolicy(BasePolicy::kBalanceAware, 1000,
+                                {Link("eth0", LinkMode::kNone, "", 300),
+                                 Link("eth1", LinkMode::kNone, "", 100), Link("wlan0")});
+  Rig rig(p);
+  PathId a = rig.sim.AddPath("eth0", {});
+  PathId b = rig.sim.AddPath("eth1", {});
+  PathId c = rig.sim.AddPath("wlan0", {});
+  rig.sim.Settle();
+  std::map<PathId, int> count = rig.Place(60000);
+  EXPECT_NEAR(count[a] / 60000.0, 300.0 / 600, 0.01);
+  EXPECT_NEAR(count[b] / 60000.0, 100.0 / 600, 0.01);
+  EXPECT_NEAR(count[c] / 60000.0, 200.0 / 600, 0.01);
+}
+
 TEST(BalanceAware, PortlessPacketsFollowTheSameShares) {
   Rig rig(Capacities());
   PathId a = rig.sim.AddPath("eth0", {});
