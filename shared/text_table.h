@@ -3,8 +3,9 @@
 // The one renderer of plain-text tables in fleetbond (check-config, and the CLI's `bond list`,
 // `bond <peer> show`), in the style of the spec's zerotier-cli output.
 //
-// TextTable prints columns left-aligned under a header and a dashed rule; KeyValueList prints
-// "Key : value" lines with the colons aligned.
+// TextTable prints columns under a header and a dashed rule, left-aligned unless a column is set
+// to align right (numbers, as in `bond <peer> show`); KeyValueList prints "Key : value" lines
+// with the colons aligned.
 //
 // Example:
 //   TextTable t({"link", "mode"});
@@ -24,7 +25,13 @@ namespace fleetbond {
 
 class TextTable {
  public:
-  explicit TextTable(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+  explicit TextTable(std::vector<std::string> headers)
+      : headers_(std::move(headers)), right_(headers_.size(), false) {}
+
+  // AlignRight right-aligns column `column` (its header too).
+  void AlignRight(size_t column) {
+    if (column < right_.size()) right_[column] = true;
+  }
 
   // AddRow appends a row; missing cells print empty, extra cells are dropped.
   void AddRow(std::vector<std::string> cells) {
@@ -49,19 +56,24 @@ class TextTable {
   }
 
  private:
-  static std::string Line(const std::vector<std::string>& cells,
-                          const std::vector<size_t>& widths) {
+  std::string Line(const std::vector<std::string>& cells, const std::vector<size_t>& widths) const {
     std::string line;
     for (size_t c = 0; c < cells.size(); ++c) {
       if (c > 0) line += "  ";
-      line += cells[c];
-      if (c + 1 < cells.size()) line += std::string(widths[c] - cells[c].size(), ' ');
+      const std::string pad(widths[c] - cells[c].size(), ' ');
+      if (right_[c]) {
+        line += pad + cells[c];
+      } else {
+        line += cells[c];
+        if (c + 1 < cells.size()) line += pad;
+      }
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     return line + "\n";
   }
 
   std::vector<std::string> headers_;
+  std::vector<bool> right_;
   std::vector<std::vector<std::string>> rows_;
 };
 
