@@ -1,5 +1,6 @@
 // fleetbond-node: the per-host daemon. Bonds this host's links to every peer and forwards the
 // overlay's IP packets over them (node/daemon/data_plane.h).
+#include <prometheus/exposer.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -13,8 +14,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "node/api/api_server.h"
+#include "node/api/node_backend.h"
+#include "node/api/node_service.h"
 #include "node/daemon/data_plane.h"
 #include "node/daemon/standalone_config.h"
+#include "node/metrics/node_metrics.h"
+#include "shared/command_line.h"
 #include "shared/identity/identity.h"
 #include "shared/settings/config_check.h"
 #include "shared/settings/local_conf_loader.h"
@@ -31,6 +37,11 @@ ABSL_FLAG(std::string, check_config, "",
           "Validate this local.conf, print the effective policy table and exit (0 valid, 1 "
           "invalid, 2 unreadable).");
 ABSL_FLAG(bool, j, false, "With --check-config or --init: print JSON.");
+ABSL_FLAG(std::string, api, "127.0.0.1:9801",
+          "Address of the local gRPC API (fleetbond-cli, scripts): HOST:PORT or unix:/PATH (a "
+          "socket only its owner can use). Empty: no API.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve this node's Prometheus metrics on HOST:PORT (/metrics). Empty (default): off.");
 
 namespace {
 
@@ -128,8 +139,18 @@ int Run(const std::string& home) {
     return 1;
   }
 
-  fleetbond::settings::LoadedLocalConf loaded{
-      std::move(check.conf), *std::move(check.resolver), {}};
+  std::vector<Issue> warnings;
+  for (const Issue& issue : issues) {
+    if (issue.severity == fleetbond::settings::Severity::kWarning) warnings.push_back(issue);
+  }
+  fleetbond::api::NodeFacts facts;
+  facts.id = identity->id().ToString();
+  facts.public_key = fleetbond::EncodePublicKey(identity->public_key());
+  facts.version = FLEETBOND_VERSION;
+  facts.overlay = standalone.config.overlay;
+  facts.peers = standalone.config.peers;
+  fleetbond::settings::LoadedLocalConf loaded{std::move(check.conf), *std::move(check.resolver),
+                                              warnings};
   fleetbond::daemon::DataPlane::Options options;
   options.tun_name = absl::GetFlag(FLAGS_tun);
   const int32_t port = absl::GetFlag(FLAGS_port);
@@ -146,7 +167,46 @@ int Run(const std::string& home) {
     std::cerr << "fleetbond-node: cannot start: " << dp.status().message() << "\n";
     return 1;
   }
+  facts.port = (*dp)->port();
+  facts.tun = (*dp)->tun().name();
+  facts.mtu = (*dp)->tun().mtu();
+
+  // The API and the exporter run on threads of their own, created here: they inherit the signal
+  // mask DataPlane::Create set, so SIGTERM and SIGINT still reach Run's signalfd only.
+  fleetbond::api::DataPlaneBackend backend(**dp);
+  fleetbond::api::NodeServiceImpl service(backend, std::move(facts),
+                                          fleetbond::settings::Source::kLocalConf, warnings);
+  std::unique_ptr<fleetbond::api::ApiServer> api;
+  const std::string api_address = absl::GetFlag(FLAGS_api);
+  if (!api_address.empty()) {
+    absl::StatusOr<std::unique_ptr<fleetbond::api::ApiServer>> started =
+        fleetbond::api::ApiServer::Start(api_address, {&service});
+    if (!started.ok()) {
+      std::cerr << "fleetbond-node: " << started.status().message() << "\n";
+      return 1;
+    }
+    api = *std::move(started);
+    std::cerr << "fleetbond-node: API on " << api_address << "\n";
+  }
+  std::unique_ptr<prometheus::Exposer> exposer;
+  auto metrics = std::make_shared<fleetbond::metrics::NodeMetrics>(backend, (*dp)->id().ToString());
+  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_listen);
+  if (!metrics_address.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_address);
+    } catch (const std::exception& e) {  // CivetException: the address cannot be bound
+      std::cerr << "fleetbond-node: cannot serve metrics on " << metrics_address << ": " << e.what()
+                << "\n";
+      return 1;
+    }
+    exposer->RegisterCollectable(metrics);
+    std::cerr << "fleetbond-node: metrics on http://" << metrics_address << "/metrics\n";
+  }
+
   absl::Status run = (*dp)->Run();
+  service.Stop();
+  if (api) api->Shutdown();
+  exposer.reset();
   PersistState(home, **dp);
   if (!run.ok()) {
     std::cerr << "fleetbond-node: " << run.message() << "\n";
@@ -164,6 +224,7 @@ int main(int argc, char** argv) {
       "  fleetbond-node --home DIR --init            create the identity, print id and key\n"
       "  fleetbond-node --home DIR [--config FILE]   run (needs CAP_NET_ADMIN)\n"
       "  fleetbond-node --check-config FILE [-j]     validate a local.conf");
+  fleetbond::AcceptDashedFlags(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const std::string check = absl::GetFlag(FLAGS_check_config);
   if (!check.empty()) {

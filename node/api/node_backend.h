@@ -1,0 +1,59 @@
+// node_backend.h
+//
+// NodeBackend is what the local API needs from a running node: bond snapshots, rotate, live
+// settings and drop counters. DataPlane provides it in fleetbond-node (DataPlaneBackend); tests
+// give the API service and the metrics collector a fake. Every call is safe from any thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "node/bond/bond.h"
+#include "node/daemon/data_plane.h"
+#include "shared/settings/local_conf_loader.h"
+
+namespace fleetbond::api {
+
+class NodeBackend {
+ public:
+  virtual ~NodeBackend() = default;
+
+  // Snapshots returns every bond, ordered by peer id.
+  virtual std::vector<bond::BondSnapshot> Snapshots() = 0;
+  // Snapshot returns one peer's bond; NOT_FOUND for a peer that is not configured.
+  virtual absl::StatusOr<bond::BondSnapshot> Snapshot(absl::string_view peer) = 0;
+  // Rotate rotates an active-backup bond: NOT_FOUND, or FAILED_PRECONDITION with the reason.
+  virtual absl::StatusOr<bond::Rotation> Rotate(absl::string_view peer) = 0;
+  // ApplySettings replaces the bonding settings of every bond, live. `settings` is valid.
+  virtual void ApplySettings(settings::LoadedLocalConf settings) = 0;
+  // CurrentSettings returns the settings in force.
+  virtual settings::LocalConf CurrentSettings() = 0;
+  // Drops returns the data plane's drop counters.
+  virtual daemon::DataPlane::DropCounters Drops() = 0;
+};
+
+// DataPlaneBackend is NodeBackend over a DataPlane that outlives it.
+class DataPlaneBackend : public NodeBackend {
+ public:
+  explicit DataPlaneBackend(daemon::DataPlane& data_plane) : dp_(data_plane) {}
+
+  std::vector<bond::BondSnapshot> Snapshots() override { return dp_.Snapshots(); }
+  absl::StatusOr<bond::BondSnapshot> Snapshot(absl::string_view peer) override {
+    return dp_.Snapshot(peer);
+  }
+  absl::StatusOr<bond::Rotation> Rotate(absl::string_view peer) override {
+    return dp_.Rotate(peer);
+  }
+  void ApplySettings(settings::LoadedLocalConf settings) override {
+    dp_.ApplySettings(std::move(settings));
+  }
+  settings::LocalConf CurrentSettings() override { return dp_.CurrentSettings(); }
+  daemon::DataPlane::DropCounters Drops() override { return dp_.Drops(); }
+
+ private:
+  daemon::DataPlane& dp_;
+};
+
+}  // namespace fleetbond::api
