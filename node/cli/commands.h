@@ -1,0 +1,28 @@
+// commands.h
+//
+// RunCli is fleetbond-cli: it parses the command line, calls the node API and prints the result
+// as text or, with -j, as JSON (the API's messages, field names in docs/cli.md). main() only
+// forwards to it, so tests run the whole CLI in-process.
+//
+// Exit codes: 0 done; 1 the node refused or failed (unknown peer, rotate refused, invalid
+// settings, invalid config file); 2 usage error or unreadable file; 3 the node cannot be reached.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace fleetbond::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+// The API address when neither --api nor FLEETBOND_API says otherwise.
+inline constexpr char kDefaultApi[] = "127.0.0.1:9801";
+
+// RunCli runs one command; `args` excludes the program name.
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace fleetbond::cli
