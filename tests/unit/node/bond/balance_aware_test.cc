@@ -80,6 +80,28 @@ TEST(BalanceAware, PlacesNewFlowsInProportionToCapacityWithinOnePoint) {
   EXPECT_NEAR(s.paths[c].alloc, 0.0090, 0.01);
 }
 
+TEST(BalanceAware, CapacityHintsAvoidOverloadingTheSmallLinkWhereXorDoesNot) {
+  // Links that carry 950 and 150 packets/s; 1,000 packets/s of traffic in 1,000 flows.
+  auto run = [](BasePolicy base) {
+    ResolvedPolicy p = TestPolicy(
+        base, 1000,
+        {Link("eth0", LinkMode::kNone, "", 900), Link("eth1", LinkMode::kNone, "", 100)});
+    Rig rig(p);
+    PathId a = rig.sim.AddPath("eth0", {.rate_pps = 950});
+    PathId b = rig.sim.AddPath("eth1", {.rate_pps = 150});
+    rig.sim.Settle();
+    rig.sim.SetTraffic(Traffic{.flows = 1000, .packets_per_step = 1});
+    rig.sim.Run(absl::Seconds(2));
+    rig.sim.ResetStats();
+    rig.sim.Run(absl::Seconds(10));
+    const uint64_t dropped =
+        rig.sim.stats(a).dropped_over_rate + rig.sim.stats(b).dropped_over_rate;
+    return static_cast<double>(dropped) / static_cast<double>(rig.sim.sent_packets());
+  };
+  EXPECT_LT(run(BasePolicy::kBalanceAware), 0.01);
+  EXPECT_GT(run(BasePolicy::kBalanceXor), 0.25);  // an equal split overloads eth1
+}
+
 TEST(BalanceAware, LinksWithoutCapacityShareEqually) {
   Rig rig(TestPolicy(BasePolicy::kBalanceAware));
   PathId a = rig.sim.AddPath("eth0", {});

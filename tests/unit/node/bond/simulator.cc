@@ -136,6 +136,11 @@ void Simulator::StepOnce() {
     }
     next_tick_ = t.next_tick;
   }
+  for (auto& [path, m] : models_) {
+    if (m.rate_pps <= 0) continue;
+    double& t = tokens_[path];
+    t = std::min(20.0, t + m.rate_pps * absl::ToDoubleSeconds(step_));
+  }
   SendTraffic(now);
   PathId active = bond_.active_path();
   if (active != last_active_) {
@@ -170,6 +175,14 @@ void Simulator::SendTraffic(absl::Time now) {
         s.last_sent_while_down = now;
         s.longest_down_use = std::max(s.longest_down_use, now - s.down_since);
         continue;
+      }
+      if (m.rate_pps > 0) {
+        double& t = tokens_[p];
+        if (t < 1.0) {
+          ++s.dropped_over_rate;
+          continue;
+        }
+        t -= 1.0;
       }
       if (Lost(m)) continue;
       arrivals.emplace_back(m.rtt / 2, p);

@@ -38,6 +38,9 @@ struct PathModel {
   absl::Duration jitter = absl::ZeroDuration();  // RTT is uniform in rtt +- jitter
   double loss = 0;                               // probability a probe (or a packet) is lost
   bool up = true;                                // false: silently drops everything
+  // Data packets per second the path carries (0: unlimited), through a token bucket of 20
+  // packets; packets beyond it are dropped and counted in PathStats::dropped_over_rate.
+  double rate_pps = 0;
 };
 
 // Traffic is the simulated outgoing load, per step.
@@ -55,6 +58,7 @@ struct PathStats {
   absl::Time last_sent_while_down = absl::InfinitePast();
   absl::Time down_since = absl::InfinitePast();
   absl::Duration longest_down_use = absl::ZeroDuration();  // max (send time - down_since)
+  uint64_t dropped_over_rate = 0;                          // beyond the path's rate
 };
 
 // ActiveChange is one change of the bond's active path (active-backup).
@@ -133,6 +137,7 @@ class Simulator {
   std::map<PathId, std::string> links_;
   std::map<PathId, PathStats> stats_;
   std::map<PathId, double> bad_fraction_;
+  std::map<PathId, double> tokens_;
   std::priority_queue<Reply, std::vector<Reply>, std::greater<Reply>> replies_;
   std::multimap<absl::Time, std::function<void()>> events_;
   Traffic traffic_;
