@@ -187,10 +187,15 @@ absl::StatusOr<LinkRotation> ActiveBackup::Rotate(absl::Time now) {
     return r;
   }
   int usable = 0;
-  for (LinkId l = 0; l < t_.link_count; ++l) usable += (t_.usable & Bit(l)) != 0;
-  return absl::FailedPreconditionError(
-      absl::StrCat("cannot rotate: no other usable link to rotate to (", usable, " of ",
-                   t_.link_count, " links usable; active link is ", t_.links[active_].name, ")"));
+  bool idle_spare = false;
+  for (LinkId l = 0; l < t_.link_count; ++l) {
+    usable += (t_.usable & Bit(l)) != 0;
+    idle_spare |= (t_.usable & ~t_.sendable & Bit(l)) != 0;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "cannot rotate: no other usable link to rotate to (", usable, " of ", t_.link_count,
+      " links usable; active link is ", t_.links[active_].name, ")",
+      idle_spare ? "; spare links carry traffic only while every other link is down" : ""));
 }
 
 }  // namespace fleetbond::bond

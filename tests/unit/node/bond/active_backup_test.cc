@@ -332,6 +332,18 @@ TEST(ActiveBackup, RotateMovesToNextLinkAndStaysThere) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no other usable link")));
 }
 
+TEST(ActiveBackup, RotateDoesNotPickASpareWhileAnotherLinkIsUp) {
+  Rig rig(TestPolicy(BasePolicy::kActiveBackup, 1000,
+                     {Link("eth0", LinkMode::kPrimary), Link("lte0", LinkMode::kSpare)}));
+  PathId a = rig.sim.AddPath("eth0", {});
+  rig.sim.AddPath("lte0", {});
+  rig.sim.Settle();
+  ASSERT_EQ(rig.bond.active_path(), a);
+  EXPECT_THAT(rig.bond.Rotate(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                          HasSubstr("spare links carry traffic only while")));
+  EXPECT_EQ(rig.bond.active_path(), a);
+}
+
 TEST(ActiveBackup, RotatedLinkFailingRestoresNormalRules) {
   Rig rig(TwoLinkAlways());
   PathId a = rig.sim.AddPath("eth0", {});
