@@ -121,8 +121,7 @@ std::vector<MetricFamily> NodeMetrics::Collect() const {
               bond_labels, static_cast<double>(b.failovers));
     f.Gauge("fleetbond_bond_links_usable", "Links of the bond that can carry traffic now.",
             bond_labels, b.usable_links);
-    f.Gauge("fleetbond_bond_links_total", "Links the bond's policy uses.", bond_labels,
-            b.total_links);
+    f.Gauge("fleetbond_bond_links", "Links the bond's policy uses.", bond_labels, b.total_links);
     f.Gauge("fleetbond_bond_info", "The bond's policy (value always 1).",
             {{"base_policy", std::string(BasePolicyName(b.base))},
              {"node", node_id_},

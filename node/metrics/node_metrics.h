@@ -10,7 +10,7 @@
 //     fleetbond_path_eligible, fleetbond_path_bonded (0 or 1),
 //     fleetbond_path_{tx,rx}_{bytes,packets}_total
 //   per bond (labels node, peer): fleetbond_bond_failovers_total, fleetbond_bond_links_usable,
-//     fleetbond_bond_links_total, fleetbond_bond_info{policy, base_policy} 1,
+//     fleetbond_bond_links, fleetbond_bond_info{policy, base_policy} 1,
 //     fleetbond_bond_active_link{link} 1 (active-backup)
 //   per node (labels node, reason): fleetbond_dataplane_drops_total
 //
