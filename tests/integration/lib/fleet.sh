@@ -19,9 +19,11 @@ fleet_home() { echo "$FLEET_DIR/$1"; }
 fleet_log() { echo "$FLEET_DIR/$1/log"; }
 
 # fleet_write_conf NODE SETTINGS_JSON: local.conf for NODE with every other node as a peer.
+# Peers' endpoints are their addresses on links 0..FLEET_ENDPOINT_LINKS-1 (default: the rig's
+# links); set it higher to list links that rig_add_link will create while the fleet runs.
 fleet_write_conf() {
   local node=$1 settings=$2
-  python3 - "$FLEET_DIR" "$FLEET_NODES" "$RIG_LINKS" "$RIG_IPV6_LINK" "$node" "$settings" <<'PY'
+  python3 - "$FLEET_DIR" "$FLEET_NODES" "${FLEET_ENDPOINT_LINKS:-$RIG_LINKS}" "$RIG_IPV6_LINK" "$node" "$settings" <<'PY'
 import json, sys
 d, nodes, links, v6link, me, settings = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 peers = {}
@@ -38,7 +40,10 @@ PY
 
 fleet_start_node() {
   local node=$1
-  rig_exec "$node" "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$node")" \
+  # A plain command (not the rig_exec function) so that $! is the daemon itself: ip netns exec
+  # execs it, and fleet_stop_node's SIGTERM reaches it (a backgrounded function would be a
+  # subshell, and killing that would leave the daemon running).
+  ip netns exec "$(rig_ns "$node")" "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$node")" \
     >>"$(fleet_log "$node")" 2>&1 &
   echo $! >"$(fleet_home "$node")/pid"
 }

@@ -52,7 +52,10 @@ rig_up() {
     ns=$(rig_ns "$n")
     ip netns add "$ns"
     ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+    # keep_addr_on_down: without it the kernel flushes a static IPv6 address when its link goes
+    # down, so rig_link_down/up would leave the IPv6 link without its address.
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+      net.ipv6.conf.all.keep_addr_on_down=1 net.ipv6.conf.default.keep_addr_on_down=1
   done
   for ((k = 0; k < RIG_LINKS; k++)); do
     if ((RIG_NODES == 2)); then
@@ -120,18 +123,23 @@ rig_rate() {
   rig_exec "$1" tc qdisc replace dev "eth$2" root tbf rate "$3" burst 64kb latency 50ms
 }
 
-# rig_add_link LINK: a new IPv4 link (eth<LINK>, 10.201.<LINK>.<node>/24) on every node, while
-# whatever runs in the namespaces keeps running.
+# rig_add_link LINK: a new IPv4 link (eth<LINK>, 10.201.<LINK>.<node>/24) on every node, built
+# like rig_up's links, while whatever runs in the namespaces keeps running.
 rig_add_link() {
-  local k=$1 sw ns
+  local k=$1 sw n
   sw=$(rig_sw)
-  ip -n "$sw" link add "br$k" type bridge
-  ip -n "$sw" link set "br$k" up
+  if ((RIG_NODES == 2)); then
+    ip link add "eth$k" netns "$(rig_ns 1)" type veth peer name "eth$k" netns "$(rig_ns 2)"
+  else
+    ip -n "$sw" link add "br$k" type bridge
+    ip -n "$sw" link set "br$k" up
+    for ((n = 1; n <= RIG_NODES; n++)); do
+      ip link add "eth$k" netns "$(rig_ns "$n")" type veth peer name "n${n}l$k" netns "$sw"
+      ip -n "$sw" link set "n${n}l$k" master "br$k" up
+    done
+  fi
   for ((n = 1; n <= RIG_NODES; n++)); do
-    ns=$(rig_ns "$n")
-    ip link add "eth$k" netns "$ns" type veth peer name "n${n}l$k" netns "$sw"
-    ip -n "$sw" link set "n${n}l$k" master "br$k" up
-    ip -n "$ns" addr add "10.201.$k.$n/24" dev "eth$k"
-    ip -n "$ns" link set "eth$k" up
+    ip -n "$(rig_ns "$n")" addr add "10.201.$k.$n/24" dev "eth$k"
+    ip -n "$(rig_ns "$n")" link set "eth$k" up
   done
 }
