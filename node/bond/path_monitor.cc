@@ -57,7 +57,7 @@ uint32_t PathMonitor::StartProbe(absl::Time now) {
   uint32_t seq = next_seq_++;
   if (next_seq_ == 0) next_seq_ = 1;
   ProbeSlot& slot = probes_[seq % probes_.size()];
-  if (slot.pending) RecordOutcome(false, 0);  // overwritten before it timed out: lost
+  if (slot.pending) RecordLost(slot.sent);  // overwritten before it timed out: lost
   slot = ProbeSlot{.seq = seq, .sent = now, .pending = true};
   next_probe_ = now + probe_interval_;
   last_tx_ = now;
@@ -89,7 +89,16 @@ void PathMonitor::OnBadPacket() {
 
 void PathMonitor::Heard(absl::Time now) {
   if (now > last_rx_) last_rx_ = now;
+  if (!ever_heard_) first_heard_ = now;
   ever_heard_ = true;
+}
+
+void PathMonitor::RecordLost(absl::Time sent) {
+  // Before the peer first answered, a lost probe says the peer was not running yet (nodes start
+  // one after the other), not that the path loses packets; counting it would judge every new
+  // path lossy for a whole window.
+  if (!ever_heard_ || sent < first_heard_) return;
+  RecordOutcome(false, 0);
 }
 
 void PathMonitor::SetCarrier(bool up, absl::Time now) {
@@ -144,7 +153,7 @@ bool PathMonitor::Update(absl::Time now) {
   for (ProbeSlot& slot : probes_) {
     if (slot.pending && now - slot.sent >= config_.failover_interval) {
       slot.pending = false;
-      RecordOutcome(false, 0);
+      RecordLost(slot.sent);
     }
   }
   absl::Duration half_window = probe_interval_ * static_cast<int64_t>(config_.window) / 2;

@@ -122,6 +122,8 @@ class PathMonitor {
   bool Healthy(absl::Time now) const;
   void Heard(absl::Time now);
   void RecordOutcome(bool answered, double rtt_ms);
+  // RecordLost counts a probe sent at `sent` that was never answered.
+  void RecordLost(absl::Time sent);
   void Recompute();
 
   Config config_;
@@ -143,6 +145,9 @@ class PathMonitor {
   bool carrier_ = true;
   absl::Time carrier_up_at_ = absl::InfinitePast();
   bool ever_heard_ = false;
+  // When the peer was first heard on this path: probes sent before it measure the peer's start-up,
+  // not the path, and are not counted as lost.
+  absl::Time first_heard_ = absl::InfiniteFuture();
   bool ever_up_ = false;
   absl::Time last_rx_ = absl::InfinitePast();
   absl::Time last_tx_ = absl::InfinitePast();

@@ -45,6 +45,38 @@ TEST(PathMonitor, NewPathIsUsableAtFirstReplyWithoutUpDelay) {
   EXPECT_TRUE(m.usable());
 }
 
+TEST(PathMonitor, ProbesLostBeforeThePeerWasFirstHeardDoNotCountAsLoss) {
+  // The peer starts 3 s after us: the probes of those 3 s go unanswered.
+  PathMonitor m(Config(500), kStart);
+  absl::Time now = kStart;
+  while (now < kStart + absl::Seconds(3)) {
+    if (m.ProbeDue(now)) m.StartProbe(now);
+    m.Update(now);
+    now += absl::Milliseconds(10);
+  }
+  Drive(m, now, kStart + absl::Seconds(5), absl::Milliseconds(2));
+  EXPECT_TRUE(m.usable());
+  EXPECT_EQ(m.metrics().plr, 0.0);
+}
+
+TEST(PathMonitor, ProbesLostAfterThePeerWasHeardStillCountAsLoss) {
+  PathMonitor m(Config(500), kStart);
+  absl::Time now = kStart;
+  Drive(m, now, kStart + absl::Seconds(2), absl::Milliseconds(2));
+  // Now every other probe goes unanswered.
+  bool answer = false;
+  while (now < kStart + absl::Seconds(10)) {
+    if (m.ProbeDue(now)) {
+      uint32_t seq = m.StartProbe(now);
+      if (answer) m.OnProbeReply(seq, now + absl::Milliseconds(2));
+      answer = !answer;
+    }
+    m.Update(now);
+    now += absl::Milliseconds(10);
+  }
+  EXPECT_GT(m.metrics().plr, 0.2);
+}
+
 TEST(PathMonitor, PathThatHeardNothingForFailoverIntervalFails) {
   PathMonitor m(Config(1000), kStart);
   absl::Time now = kStart;
@@ -138,17 +170,18 @@ TEST(PathMonitor, MeasuresMeanLatencyAndPdvAsStandardDeviation) {
 TEST(PathMonitor, UnansweredProbeCountsAsLostAfterFailoverInterval) {
   PathMonitor m(Config(1000, 0, 0, /*window=*/4), kStart);
   absl::Time now = kStart;
-  uint32_t lost = m.StartProbe(now);
-  now += absl::Milliseconds(250);
+  // The peer answers first (a probe lost before it was ever heard would not count).
   uint32_t ok = m.StartProbe(now);
   ASSERT_TRUE(m.OnProbeReply(ok, now + absl::Milliseconds(5)));
-  m.Update(kStart + absl::Milliseconds(999));
+  now += absl::Milliseconds(250);
+  uint32_t lost = m.StartProbe(now);
+  m.Update(now + absl::Milliseconds(999));
   EXPECT_DOUBLE_EQ(m.metrics().plr, 0.0);  // not decided yet
-  m.Update(kStart + absl::Milliseconds(1000));
+  m.Update(now + absl::Milliseconds(1000));
   EXPECT_DOUBLE_EQ(m.metrics().plr, 0.5);
-  EXPECT_FALSE(m.OnProbeReply(lost, kStart + absl::Milliseconds(1001)));  // too late
-  EXPECT_FALSE(m.OnProbeReply(ok, kStart + absl::Milliseconds(1001)));    // duplicate
-  EXPECT_FALSE(m.OnProbeReply(9999, kStart + absl::Milliseconds(1001)));  // unknown
+  EXPECT_FALSE(m.OnProbeReply(lost, now + absl::Milliseconds(1001)));  // too late
+  EXPECT_FALSE(m.OnProbeReply(ok, now + absl::Milliseconds(1001)));    // duplicate
+  EXPECT_FALSE(m.OnProbeReply(9999, now + absl::Milliseconds(1001)));  // unknown
 }
 
 TEST(PathMonitor, ErrorRatioIsBadOverAllPacketsInTheWindow) {
