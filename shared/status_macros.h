@@ -18,10 +18,10 @@
 #define FB_STATUS_CONCAT(a, b) FB_STATUS_CONCAT_INNER(a, b)
 
 // FB_RETURN_IF_ERROR returns the status of `expr` from the calling function unless it is OK.
-#define FB_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::absl::Status fb_status_ = (expr);           \
-    if (!fb_status_.ok()) return fb_status_;      \
+#define FB_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status fb_status_ = (expr);      \
+    if (!fb_status_.ok()) return fb_status_; \
   } while (false)
 
 // FB_ASSIGN_OR_RETURN evaluates `rexpr` (an absl::StatusOr), returns its status if not OK, and

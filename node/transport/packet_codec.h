@@ -31,10 +31,10 @@
 #include "absl/time/time.h"
 #include "node/transport/aead.h"
 #include "node/transport/bytes.h"
-#include "shared/identity/identity.h"
 #include "node/transport/peer_keys.h"
 #include "node/transport/replay_window.h"
 #include "node/transport/wire_format.h"
+#include "shared/identity/identity.h"
 
 namespace fleetbond::transport {
 

@@ -36,8 +36,8 @@
 #include "absl/strings/string_view.h"
 #include "node/transport/aead.h"
 #include "node/transport/bytes.h"
-#include "shared/identity/identity.h"
 #include "node/transport/peer_keys.h"
+#include "shared/identity/identity.h"
 
 namespace fleetbond::transport {
 

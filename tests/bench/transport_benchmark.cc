@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "node/transport/aead.h"
-#include "shared/identity/identity.h"
 #include "node/transport/packet_codec.h"
 #include "node/transport/peer_keys.h"
 #include "node/transport/replay_window.h"
+#include "shared/identity/identity.h"
 
 namespace fleetbond::transport {
 namespace {
