@@ -52,13 +52,13 @@ result[raw_rtt]=$(ping_rtt 1 10.201.0.2)
 echo "bench: wireguard-go" >&2
 if command -v wireguard-go >/dev/null && command -v wg >/dev/null; then
   for n in 1 2; do
-    rig_exec $n wg genkey >"/tmp/wg$n.key"
+    (umask 077 && rig_exec $n wg genkey >"/tmp/wg$n.key")
     rig_exec $n wg pubkey <"/tmp/wg$n.key" >"/tmp/wg$n.pub"
   done
   for n in 1 2; do
     o=$((3 - n))
     rig_exec $n env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wg0 >/dev/null 2>&1 &
-    sleep 0.5
+    for _ in $(seq 50); do rig_exec $n ip link show wg0 >/dev/null 2>&1 && break; sleep 0.1; done
     rig_exec $n wg set wg0 listen-port 51820 private-key "/tmp/wg$n.key" \
       peer "$(cat /tmp/wg$o.pub)" endpoint "10.201.0.$o:51820" allowed-ips "10.148.0.$o/32"
     rig_exec $n ip addr add "10.148.0.$n/24" dev wg0
