@@ -228,7 +228,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string check = absl::GetFlag(FLAGS_check_config);
   if (!check.empty()) {
-    return fleetbond::settings::RunConfigCheck(check, absl::GetFlag(FLAGS_j), std::cout, std::cerr);
+    return fleetbond::settings::RunConfigCheck(check, absl::GetFlag(FLAGS_j), std::cout, std::cerr,
+                                               fleetbond::daemon::StandaloneIssues);
   }
   const std::string home = absl::GetFlag(FLAGS_home);
   if (absl::GetFlag(FLAGS_init)) return Init(home);

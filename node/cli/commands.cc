@@ -10,6 +10,7 @@
 #include "node/cli/bond_view.h"
 #include "node/cli/node_view.h"
 #include "node/cli/settings_view.h"
+#include "node/daemon/standalone_config.h"
 #include "shared/proto/proto_json.h"
 #include "shared/settings/config_check.h"
 #include "shared/settings/local_conf_loader.h"
@@ -109,7 +110,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 
   if (w[0] == "config") {
     if (w.size() == 3 && w[1] == "check") {
-      return settings::RunConfigCheck(w[2], o.json, out, err);
+      return settings::RunConfigCheck(w[2], o.json, out, err, daemon::StandaloneIssues);
     }
     return Usage(err, "expected: config check FILE");
   }

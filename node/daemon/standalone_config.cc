@@ -197,4 +197,8 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
   return out;
 }
 
+std::vector<settings::Issue> StandaloneIssues(const settings::LocalConf& conf) {
+  return ParseStandaloneConfig(conf).issues;
+}
+
 }  // namespace fleetbond::daemon

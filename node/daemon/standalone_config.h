@@ -43,4 +43,8 @@ struct ParsedStandaloneConfig {
 // controller has neither); peers without an overlay address is an error.
 ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf);
 
+// StandaloneIssues returns only the issues: the settings::ExtraCheck that --check-config and
+// `fleetbond-cli config check` run, so that both judge the whole file.
+std::vector<settings::Issue> StandaloneIssues(const settings::LocalConf& conf);
+
 }  // namespace fleetbond::daemon

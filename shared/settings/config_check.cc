@@ -22,7 +22,8 @@ std::string Count(size_t n, const char* what) {
 
 }  // namespace
 
-int RunConfigCheck(const std::string& path, bool json, std::ostream& out, std::ostream& err) {
+int RunConfigCheck(const std::string& path, bool json, std::ostream& out, std::ostream& err,
+                   const ExtraCheck& extra) {
   absl::StatusOr<std::string> text = ReadLocalConfFile(path);
   if (!text.ok()) {
     if (json) {
@@ -38,13 +39,18 @@ int RunConfigCheck(const std::string& path, bool json, std::ostream& out, std::o
   }
 
   LocalConfCheck check = CheckLocalConf(*text);
+  if (extra) {
+    std::vector<Issue> more = extra(check.conf);
+    check.issues.insert(check.issues.end(), more.begin(), more.end());
+  }
+  const bool valid = check.valid() && !HasErrors(check.issues);
   if (json) {
     // Ordered, so that a person reading the document sees the verdict first.
     nlohmann::ordered_json doc;
-    doc["valid"] = check.valid();
+    doc["valid"] = valid;
     doc["errors"] = IssuesJson(check.issues, Severity::kError);
     doc["warnings"] = IssuesJson(check.issues, Severity::kWarning);
-    if (check.valid()) {
+    if (valid) {
       nlohmann::json table = PolicyTableJson(*check.resolver);
       doc["defaultBondingPolicy"] = table["defaultBondingPolicy"];
       doc["peerSpecificBonds"] = table["peerSpecificBonds"];
@@ -53,7 +59,7 @@ int RunConfigCheck(const std::string& path, bool json, std::ostream& out, std::o
       doc["policies"] = nlohmann::json::array();
     }
     out << doc.dump(2) << "\n";
-    return check.valid() ? kCheckValid : kCheckInvalid;
+    return valid ? kCheckValid : kCheckInvalid;
   }
 
   size_t errors = 0;
@@ -67,7 +73,7 @@ int RunConfigCheck(const std::string& path, bool json, std::ostream& out, std::o
       err << FormatIssue(i) << "\n";
     }
   }
-  if (!check.valid()) {
+  if (!valid) {
     err << path << ": not valid: " << Count(errors, "error") << ", " << Count(warnings, "warning")
         << "\n";
     return kCheckInvalid;

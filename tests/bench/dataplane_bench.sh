@@ -57,7 +57,7 @@ if command -v wireguard-go >/dev/null && command -v wg >/dev/null; then
   done
   for n in 1 2; do
     o=$((3 - n))
-    rig_exec $n env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f wg0 >/dev/null 2>&1 &
+    rig_exec $n wireguard-go -f wg0 >/dev/null 2>&1 &
     for _ in $(seq 50); do rig_exec $n ip link show wg0 >/dev/null 2>&1 && break; sleep 0.1; done
     rig_exec $n wg set wg0 listen-port 51820 private-key "/tmp/wg$n.key" \
       peer "$(cat /tmp/wg$o.pub)" endpoint "10.201.0.$o:51820" allowed-ips "10.148.0.$o/32"

@@ -71,6 +71,19 @@ expect cli-unreadable 2 "$cli" config check "$tmp/does-not-exist.conf"
 expect cli-help 0 "$cli" --help
 expect cli-unknown 2 "$cli" frobnicate
 
+# The standalone keys are judged too, by both binaries.
+cat >"$tmp/peers.conf" <<'CONF'
+{"settings": {"defaultBondingPolicy": "active-backup"},
+ "overlay": "10.147.0.1/24",
+ "peers": {"f6203a2db3": {"publicKey": "not base64!", "overlay": "10.147.0.2",
+                          "endpoints": ["10.201.0.2:9800"]}}}
+CONF
+expect node-bad-peer 1 "$node" --check-config "$tmp/peers.conf"
+cat "$tmp/out" "$tmp/err" >"$tmp/all"
+expect_grep bad-peer-key-path "$tmp/all" "peers.f6203a2db3.publicKey"
+expect_grep bad-peer-endpoint-path "$tmp/all" "peers.f6203a2db3.endpoints\[0\]"
+expect cli-bad-peer 1 "$cli" config check "$tmp/peers.conf"
+
 for f in "$src"/deploy/examples/*.conf; do
   expect "example-$(basename "$f")" 0 "$node" --check-config "$f"
 done
