@@ -57,12 +57,12 @@ if command -v wireguard-go >/dev/null && command -v wg >/dev/null; then
   done
   for n in 1 2; do
     o=$((3 - n))
-    rig_exec $n wireguard-go -f wg0 >/dev/null 2>&1 &
-    for _ in $(seq 50); do rig_exec $n ip link show wg0 >/dev/null 2>&1 && break; sleep 0.1; done
-    rig_exec $n wg set wg0 listen-port 51820 private-key "/tmp/wg$n.key" \
+    rm -f "/var/run/wireguard/wg$n.sock"; rig_exec $n wireguard-go -f "wg$n" >/dev/null 2>&1 &
+    for _ in $(seq 50); do rig_exec $n ip link show "wg$n" >/dev/null 2>&1 && break; sleep 0.1; done
+    rig_exec $n wg set "wg$n" listen-port 51820 private-key "/tmp/wg$n.key" \
       peer "$(cat /tmp/wg$o.pub)" endpoint "10.201.0.$o:51820" allowed-ips "10.148.0.$o/32"
-    rig_exec $n ip addr add "10.148.0.$n/24" dev wg0
-    rig_exec $n ip link set wg0 mtu 1420 up
+    rig_exec $n ip addr add "10.148.0.$n/24" dev "wg$n"
+    rig_exec $n ip link set "wg$n" mtu 1420 up
   done
   sleep 0.5
   result[wg_tcp]=$(measure wg iperf_tcp 1 10.148.0.2)
