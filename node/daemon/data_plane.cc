@@ -59,8 +59,16 @@ namespace {
 constexpr size_t kBufferSize = transport::UdpSocket::kBufferSize;
 constexpr size_t kTunBatch = 64;
 
-std::string OverlayKey(const uint8_t* addr, size_t len) {
-  return std::string(reinterpret_cast<const char*>(addr), len);
+// MakeOverlayKey builds the 16-byte key of an IPv6 address, or of an IPv4 one v4-mapped.
+std::array<uint8_t, 16> MakeOverlayKey(const uint8_t* addr, size_t len) {
+  std::array<uint8_t, 16> key{};
+  if (len == 16) {
+    std::memcpy(key.data(), addr, 16);
+  } else {
+    key[10] = key[11] = 0xff;
+    std::memcpy(key.data() + 12, addr, 4);
+  }
+  return key;
 }
 
 absl::Status Errno(absl::string_view what) { return absl::ErrnoToStatus(errno, what); }
@@ -160,7 +168,7 @@ absl::Status DataPlane::Start() {
     uint8_t addr[16];
     const bool v6 = sp.overlay_address.find(':') != std::string::npos;
     inet_pton(v6 ? AF_INET6 : AF_INET, sp.overlay_address.c_str(), addr);
-    peers_by_overlay_[OverlayKey(addr, v6 ? 16 : 4)] = peer.get();
+    peers_by_overlay_[MakeOverlayKey(addr, v6 ? 16 : 4)] = peer.get();
     peers_by_id_[sp.id.value()] = peer.get();
     peers_.push_back(std::move(peer));
   }
@@ -353,11 +361,11 @@ void DataPlane::Stop() {
 
 DataPlane::Peer* DataPlane::PeerForDestination(const uint8_t* packet, size_t size) {
   if (size >= 20 && (packet[0] >> 4) == 4) {
-    auto it = peers_by_overlay_.find(OverlayKey(packet + 16, 4));
+    auto it = peers_by_overlay_.find(MakeOverlayKey(packet + 16, 4));
     return it == peers_by_overlay_.end() ? nullptr : it->second;
   }
   if (size >= 40 && (packet[0] >> 4) == 6) {
-    auto it = peers_by_overlay_.find(OverlayKey(packet + 24, 16));
+    auto it = peers_by_overlay_.find(MakeOverlayKey(packet + 24, 16));
     return it == peers_by_overlay_.end() ? nullptr : it->second;
   }
   return nullptr;

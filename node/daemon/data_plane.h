@@ -160,7 +160,10 @@ class DataPlane {
   std::vector<std::unique_ptr<LinkSocket>> sockets_;
   std::vector<std::unique_ptr<Peer>> peers_;
   absl::flat_hash_map<uint64_t, Peer*> peers_by_id_;
-  absl::flat_hash_map<std::string, Peer*> peers_by_overlay_;  // 4 or 16 address bytes
+  // Overlay address -> peer. IPv4 addresses are stored v4-mapped (::ffff:a.b.c.d), so one fixed
+  // 16-byte key serves both families and a lookup allocates nothing.
+  using OverlayKey = std::array<uint8_t, 16>;
+  absl::flat_hash_map<OverlayKey, Peer*> peers_by_overlay_;
   DropCounters drops_;
 };
 
