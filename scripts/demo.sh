@@ -22,13 +22,21 @@ fi
 source tests/integration/lib/rig.sh
 source tests/integration/lib/fleet.sh
 FLEET_BIN=$bin
-trap 'echo; echo "== tearing down"; fleet_down; rig_down; rm -rf "$FLEET_DIR"' EXIT INT TERM
+cleanup() {
+  echo
+  echo "== tearing down"
+  fleet_down
+  rig_down
+  rm -rf "$FLEET_DIR"
+}
+trap cleanup EXIT INT TERM
 
 echo
 echo "== starting two nodes, each with links eth0 (10.201.0.0/24), eth1 (10.201.1.0/24), eth2 (fd20:0:0:2::/64)"
 settings='{"defaultBondingPolicy": "fast-failover",
            "policies": {"fast-failover": {"basePolicy": "active-backup", "failoverInterval": 500}}}'
 fleet_up 2 3 "$settings"
+trap cleanup EXIT INT TERM  # rig_up installed its own; ours also removes the nodes' homes
 for n in 1 2; do
   echo "-- node $n: $(cat "$(fleet_home "$n")/id.json"), overlay $(fleet_overlay "$n")"
 done
@@ -68,4 +76,7 @@ PY
 echo "bytes sent by node 1 per link after the cut:"
 for k in 0 1 2; do echo "  eth$k: $(fleet_tx_bytes 1 "$k")"; done
 echo
-echo "Node logs: $FLEET_DIR/1/log, $FLEET_DIR/2/log (removed on exit)."
+echo "== the bonds as fleetbond-cli shows them on node 1"
+fleet_exec 1 "$bin/fleetbond-cli" bond list || true
+peer2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$(fleet_home 2)/id.json")
+fleet_exec 1 "$bin/fleetbond-cli" bond "$peer2" show || true
