@@ -23,6 +23,7 @@ source tests/integration/lib/rig.sh
 source tests/integration/lib/fleet.sh
 FLEET_BIN=$bin
 cleanup() {
+  set +e  # tear down everything, even what is already gone
   echo
   echo "== tearing down"
   fleet_down
