@@ -71,8 +71,6 @@ std::array<uint8_t, 16> MakeOverlayKey(const uint8_t* addr, size_t len) {
   return key;
 }
 
-absl::Status Errno(absl::string_view what) { return absl::ErrnoToStatus(errno, what); }
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DataPlane>> DataPlane::Create(const Options& options,
@@ -117,9 +115,9 @@ DataPlane::~DataPlane() {
 
 absl::Status DataPlane::Start() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) return Errno("epoll_create1");
+  if (epoll_fd_ < 0) return absl::ErrnoToStatus(errno, "epoll_create1");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return Errno("eventfd");
+  if (wake_fd_ < 0) return absl::ErrnoToStatus(errno, "eventfd");
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -127,7 +125,7 @@ absl::Status DataPlane::Start() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (signal_fd_ < 0) return Errno("signalfd");
+  if (signal_fd_ < 0) return absl::ErrnoToStatus(errno, "signalfd");
 
   absl::StatusOr<int> nl = netlink::OpenMonitorSocket();
   if (!nl.ok()) return nl.status();
@@ -138,7 +136,8 @@ absl::Status DataPlane::Start() {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = tag;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0) return Errno("epoll_ctl");
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) < 0)
+      return absl::ErrnoToStatus(errno, "epoll_ctl");
     return absl::OkStatus();
   };
   for (auto [fd, tag] :
@@ -324,7 +323,7 @@ absl::Status DataPlane::Loop() {
     int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Errno("epoll_wait");
+      return absl::ErrnoToStatus(errno, "epoll_wait");
     }
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
@@ -575,6 +574,16 @@ void DataPlane::DrainTasks() {
   }
 }
 
+namespace {
+
+// PeerNotFound is the answer for a peer id that is none of this node's peers.
+absl::Status PeerNotFound(absl::string_view peer_id) {
+  return absl::NotFoundError(
+      absl::StrCat("no bond to peer \"", peer_id, "\": it is not one of this node's peers"));
+}
+
+}  // namespace
+
 DataPlane::Peer* DataPlane::FindPeer(absl::string_view peer_id) {
   absl::StatusOr<NodeId> id = NodeId::Parse(peer_id);
   if (!id.ok()) return nullptr;
@@ -591,8 +600,7 @@ std::vector<bond::BondSnapshot> DataPlane::Snapshots() {
 }
 
 absl::StatusOr<bond::BondSnapshot> DataPlane::Snapshot(absl::string_view peer_id) {
-  absl::StatusOr<bond::BondSnapshot> out = absl::NotFoundError(
-      absl::StrCat("no bond to peer \"", peer_id, "\": it is not one of this node's peers"));
+  absl::StatusOr<bond::BondSnapshot> out = PeerNotFound(peer_id);
   RunInLoop([&] {
     if (Peer* p = FindPeer(peer_id)) out = p->bond->Snapshot();
   });
@@ -600,8 +608,7 @@ absl::StatusOr<bond::BondSnapshot> DataPlane::Snapshot(absl::string_view peer_id
 }
 
 absl::StatusOr<bond::Rotation> DataPlane::Rotate(absl::string_view peer_id) {
-  absl::StatusOr<bond::Rotation> out = absl::NotFoundError(
-      absl::StrCat("no bond to peer \"", peer_id, "\": it is not one of this node's peers"));
+  absl::StatusOr<bond::Rotation> out = PeerNotFound(peer_id);
   RunInLoop([&] {
     if (Peer* p = FindPeer(peer_id)) out = p->bond->Rotate();
   });

@@ -31,6 +31,7 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
   std::vector<Issue>& issues = out.issues;
 
   std::optional<netlink::ParsedCidr> own;
+  std::string own_address;  // this node's overlay address without the prefix length
   if (!conf.overlay.is_null()) {
     if (!conf.overlay.is_string()) {
       issues.push_back(Error("overlay", absl::StrCat("expected \"ip/prefixlen\" such as "
@@ -48,6 +49,7 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
                                                        text, "/24\"")));
       } else {
         own = *cidr;
+        own_address = text.substr(0, text.find('/'));
         out.config.overlay = text;
       }
     }
@@ -135,9 +137,7 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
                                                           "\" is not a bare IPv4 or IPv6 "
                                                           "address")));
         ok = false;
-      } else if (own.has_value() &&
-                 !PrefixContains(out.config.overlay.substr(0, out.config.overlay.find('/')),
-                                 own->prefix_len, addr)) {
+      } else if (own.has_value() && !PrefixContains(own_address, own->prefix_len, addr)) {
         issues.push_back(Error(overlay_path, absl::StrCat("\"", addr,
                                                           "\" is outside this node's overlay "
                                                           "network ",
@@ -148,8 +148,7 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
                                                           "\" is already another peer's "
                                                           "overlay address")));
         ok = false;
-      } else if (own.has_value() &&
-                 addr == out.config.overlay.substr(0, out.config.overlay.find('/'))) {
+      } else if (own.has_value() && addr == own_address) {
         issues.push_back(Error(overlay_path, absl::StrCat("\"", addr,
                                                           "\" is this node's own overlay "
                                                           "address")));

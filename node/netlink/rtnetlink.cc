@@ -17,8 +17,6 @@
 namespace fleetbond::netlink {
 namespace {
 
-absl::Status ErrnoStatus(absl::string_view what, int err) { return absl::ErrnoToStatus(err, what); }
-
 // Appends one rtattr to the message in `buf`, which holds a nlmsghdr.
 void AddAttr(std::vector<uint8_t>& buf, uint16_t type, const void* data, size_t len) {
   const size_t attr_len = RTA_LENGTH(len);
@@ -38,18 +36,18 @@ void AddAttr(std::vector<uint8_t>& buf, uint16_t type, const void* data, size_t 
 // Sends `request` and reads until the kernel's ACK (or error) for it.
 absl::Status Transact(std::vector<uint8_t>& request) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return ErrnoStatus("netlink socket", errno);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "netlink socket");
   absl::Cleanup close_fd = [fd] { close(fd); };
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   if (sendto(fd, request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
              sizeof(kernel)) < 0) {
-    return ErrnoStatus("netlink send", errno);
+    return absl::ErrnoToStatus(errno, "netlink send");
   }
   alignas(nlmsghdr) uint8_t reply[8192];
   for (int attempt = 0; attempt < 16; ++attempt) {
     ssize_t n = recv(fd, reply, sizeof(reply), 0);
-    if (n < 0) return ErrnoStatus("netlink receive", errno);
+    if (n < 0) return absl::ErrnoToStatus(errno, "netlink receive");
     int len = static_cast<int>(n);
     for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_type != NLMSG_ERROR) continue;
@@ -58,7 +56,7 @@ absl::Status Transact(std::vector<uint8_t>& request) {
       }
       const auto* err = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
       if (err->error == 0) return absl::OkStatus();
-      return ErrnoStatus("netlink request", -err->error);
+      return absl::ErrnoToStatus(-err->error, "netlink request");
     }
   }
   return absl::InternalError("netlink: no acknowledgement from the kernel");
@@ -169,14 +167,14 @@ Events ParseEvents(std::span<const uint8_t> datagram) {
 
 absl::StatusOr<int> OpenMonitorSocket() {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-  if (fd < 0) return ErrnoStatus("netlink socket", errno);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "netlink socket");
   sockaddr_nl local{};
   local.nl_family = AF_NETLINK;
   local.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
   if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) < 0) {
     int err = errno;
     close(fd);
-    return ErrnoStatus("netlink bind", err);
+    return absl::ErrnoToStatus(err, "netlink bind");
   }
   return fd;
 }
@@ -185,7 +183,7 @@ absl::StatusOr<Events> DumpLinksAndAddresses() {
   Events all;
   for (uint16_t type : {RTM_GETLINK, RTM_GETADDR}) {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) return ErrnoStatus("netlink socket", errno);
+    if (fd < 0) return absl::ErrnoToStatus(errno, "netlink socket");
     absl::Cleanup close_fd = [fd] { close(fd); };
     struct {
       nlmsghdr hdr;
@@ -196,12 +194,12 @@ absl::StatusOr<Events> DumpLinksAndAddresses() {
     req.hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     req.hdr.nlmsg_seq = 1;
     req.gen.rtgen_family = AF_UNSPEC;
-    if (send(fd, &req, req.hdr.nlmsg_len, 0) < 0) return ErrnoStatus("netlink dump", errno);
+    if (send(fd, &req, req.hdr.nlmsg_len, 0) < 0) return absl::ErrnoToStatus(errno, "netlink dump");
     alignas(nlmsghdr) uint8_t buf[32768];
     // A dump ends with NLMSG_DONE; bound the reads so a misbehaving kernel cannot hang us.
     for (int reads = 0; reads < 4096; ++reads) {
       ssize_t n = recv(fd, buf, sizeof(buf), 0);
-      if (n < 0) return ErrnoStatus("netlink dump receive", errno);
+      if (n < 0) return absl::ErrnoToStatus(errno, "netlink dump receive");
       bool done = false;
       int len = static_cast<int>(n);
       for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {

@@ -18,15 +18,13 @@
 namespace fleetbond::tun {
 namespace {
 
-absl::Status ErrnoStatus(absl::string_view what, int err) { return absl::ErrnoToStatus(err, what); }
-
 // Runs one interface ioctl on a throwaway datagram socket.
 absl::Status InterfaceIoctl(unsigned long request, ifreq& ifr, absl::string_view what) {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) return ErrnoStatus("socket", errno);
+  if (sock < 0) return absl::ErrnoToStatus(errno, "socket");
   absl::Cleanup close_sock = [sock] { close(sock); };
   if (ioctl(sock, request, &ifr) < 0) {
-    return ErrnoStatus(absl::StrCat(what, " on ", ifr.ifr_name), errno);
+    return absl::ErrnoToStatus(errno, absl::StrCat(what, " on ", ifr.ifr_name));
   }
   return absl::OkStatus();
 }
@@ -44,7 +42,7 @@ absl::StatusOr<TunDevice> TunDevice::Create(const Options& options) {
   }
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
-    return ErrnoStatus("open /dev/net/tun (fleetbond-node needs CAP_NET_ADMIN)", errno);
+    return absl::ErrnoToStatus(errno, "open /dev/net/tun (fleetbond-node needs CAP_NET_ADMIN)");
   }
   absl::Cleanup close_fd = [fd] { close(fd); };
 
@@ -52,7 +50,7 @@ absl::StatusOr<TunDevice> TunDevice::Create(const Options& options) {
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
   std::memcpy(ifr.ifr_name, options.name.data(), options.name.size());
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-    return ErrnoStatus(absl::StrCat("create TUN interface ", options.name), errno);
+    return absl::ErrnoToStatus(errno, absl::StrCat("create TUN interface ", options.name));
   }
   const std::string actual_name = ifr.ifr_name;
 
