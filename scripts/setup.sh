@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(
   cmake ninja-build g++ pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libabsl-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev
+  libabsl-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(clang-format iproute2 nftables iperf3 iputils-ping python3 prometheus python3-grpcio

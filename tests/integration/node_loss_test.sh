@@ -19,7 +19,7 @@
 #    state.json (both nodes: node 1's probes are dropped, node 2's replies from node 1 are), mean
 #    within 0.10 +- 0.02, each within +-0.12; eth2's mean below 0.02.
 # 2. balance-aware, plr_max 0.05, 9 UDP flows: eth0 carries flows; 20 % drop on node 1's eth0;
-#    5 s later eth0's share of the data sent (net of its idle probe traffic) is below half a
+#    once eth0's target allocation is 0 (polled, at most 10 s), eth0's share of the data sent (net of its idle probe traffic) is below half a
 #    flow's, and every flow still arrives (>= 85 % of its packets).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -85,16 +85,30 @@ expect "balance-aware plr_max: overlay up" "$?==0"
 sleep "$SETTLE"
 PORTS=$(seq -s, 5101 5109)
 base=$(tx_window 1 2)
-traffic 2 recv --bind "$(fleet_overlay 2)" --ports "$PORTS" --seconds 18 --idle 3 >"$WORK/aware.recv" &
+traffic 2 recv --bind "$(fleet_overlay 2)" --ports "$PORTS" --seconds 23 --idle 3 >"$WORK/aware.recv" &
 recv=$!
 sleep 0.5
-traffic 1 send --to "$(fleet_overlay 2)" --ports "$PORTS" --rate 100 --seconds 13 --sport-base 41000 >"$WORK/aware.send" &
+traffic 1 send --to "$(fleet_overlay 2)" --ports "$PORTS" --rate 100 --seconds 18 --sport-base 41000 >"$WORK/aware.send" &
 send=$!
 sleep 1.5
 w1=$(tx_window 1 2)
 s1=($(shares "$base" "$w1"))
 rig_drop 1 0 20
-sleep 5
+# Wait (bounded) for the engine to see eth0 break plr_max: its target allocation drops to 0. Then
+# measure, so that the check is about where flows go, not how fast the 128-probe window fills.
+peer2=$(fleet_id 2)
+moved_after=none
+for i in $(seq 40); do
+  target=$(rig_exec 1 "$FLEET_BIN/fleetbond-cli" -j bond "$peer2" show 2>/dev/null |
+    python3 -c "import json,sys; print([p['targetAllocation'] for p in json.load(sys.stdin)['paths'] if p['interface']=='eth0'][0])" 2>/dev/null)
+  if [[ -n "$target" ]] && python3 -c "import sys; sys.exit(0 if float('$target') == 0 else 1)"; then
+    moved_after=$(python3 -c "print(round($i * 0.25, 2))")
+    break
+  fi
+  sleep 0.25
+done
+expect "balance-aware: eth0 breaks plr_max within 10 s of 20 % loss" "'$moved_after' != 'none'" "after ${moved_after} s"
+sleep 0.5
 w2=$(tx_window 1 2)
 s2=($(shares "$base" "$w2"))
 wait $send 2>/dev/null

@@ -17,6 +17,8 @@ fleet_overlay() { echo "10.147.0.$1"; }
 fleet_exec() { rig_exec "$@"; }
 fleet_home() { echo "$FLEET_DIR/$1"; }
 fleet_log() { echo "$FLEET_DIR/$1/log"; }
+# fleet_id NODE: the node's 10-hex id (from its --init output).
+fleet_id() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$FLEET_DIR/$1/id.json"; }
 
 # fleet_write_conf NODE SETTINGS_JSON: local.conf for NODE with every other node as a peer.
 # Peers' endpoints are their addresses on links 0..FLEET_ENDPOINT_LINKS-1 (default: the rig's

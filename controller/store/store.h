@@ -1,0 +1,97 @@
+// store.h
+//
+// Store is where the controller keeps what must survive it: the fleet's settings documents with
+// their version history, the node registry, overlay address leases and the push-version counter.
+// SqliteStore (sqlite_store.h) is the embedded default; an etcd store (a later issue) implements
+// the same interface for several replicas. MemoryStore (memory_store.h) serves tests and the
+// load benchmark.
+//
+// Every call is atomic and safe from any thread. A call that returned OK is durable (SqliteStore:
+// committed and fsynced), except SaveNodes, whose callers batch registry updates on purpose.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fleetbond/v1/settings.pb.h"
+
+namespace fleetbond::controller {
+
+// SettingsDocuments is every settings document of the fleet at one version. Scope "" is the
+// fleet-wide document; other scopes are label selectors ("site=berlin,role=edge").
+struct SettingsDocuments {
+  uint64_t version = 0;  // 0: nothing was ever stored
+  std::map<std::string, v1::Settings> scopes;
+};
+
+// SettingsChange is one entry of the history: the document of `scope` as it became at `version`
+// (absent: the scope was deleted).
+struct SettingsChange {
+  uint64_t version = 0;
+  std::string scope;
+  std::optional<v1::Settings> settings;
+  int64_t unix_ms = 0;
+  std::string author;  // operator name, "" unknown
+};
+
+// NodeRecord is one node of the registry.
+struct NodeRecord {
+  std::string id;          // 10 hex digits
+  std::string public_key;  // 32 raw bytes
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> endpoints;  // data-plane "ip/port"
+  std::string software_version;
+  uint64_t acked_version = 0;
+  uint64_t nacked_version = 0;
+  std::string last_nack_error;
+  int64_t first_seen_unix_ms = 0;
+  int64_t last_seen_unix_ms = 0;
+
+  friend bool operator==(const NodeRecord&, const NodeRecord&) = default;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // LoadSettings returns the current documents and version.
+  virtual absl::StatusOr<SettingsDocuments> LoadSettings() = 0;
+  // PutSettings sets (or, with nullopt, deletes) the document of `scope` and bumps the version by
+  // one, in one transaction. expected_version 0 accepts any current version; otherwise a current
+  // version other than it fails with ABORTED ("settings are at version N, not M") and changes
+  // nothing. Returns the new version.
+  virtual absl::StatusOr<uint64_t> PutSettings(absl::string_view scope,
+                                               const std::optional<v1::Settings>& settings,
+                                               uint64_t expected_version,
+                                               absl::string_view author) = 0;
+  // SettingsHistory returns the last `limit` changes, newest first.
+  virtual absl::StatusOr<std::vector<SettingsChange>> SettingsHistory(size_t limit) = 0;
+
+  // LoadNodes returns every node of the registry, ordered by id.
+  virtual absl::StatusOr<std::vector<NodeRecord>> LoadNodes() = 0;
+  // SaveNodes inserts or replaces the given records in one transaction.
+  virtual absl::Status SaveNodes(const std::vector<NodeRecord>& nodes) = 0;
+  // DeleteNode removes a node from the registry (its overlay lease stays: see LeaseOverlay).
+  virtual absl::Status DeleteNode(absl::string_view id) = 0;
+
+  // LeaseOverlays returns, for each node id, its overlay address (a bare IP inside `prefix`,
+  // "10.147.0.0/16"): the one it already holds, or the lowest address of the prefix never handed
+  // out before (the network and broadcast addresses excluded), recorded in one transaction before
+  // this returns. An address once leased is never leased to another node. RESOURCE_EXHAUSTED when
+  // the prefix is full; INVALID_ARGUMENT for a bad prefix. IPv4 and IPv6 prefixes both work.
+  virtual absl::StatusOr<std::map<std::string, std::string>> LeaseOverlays(
+      absl::string_view prefix, const std::vector<std::string>& node_ids) = 0;
+  // Leases returns every lease: node id -> address.
+  virtual absl::StatusOr<std::map<std::string, std::string>> Leases() = 0;
+
+  // ReserveVersions reserves `count` push versions and returns the first: the range
+  // [first, first + count) is above every version reserved before, also across restarts.
+  virtual absl::StatusOr<uint64_t> ReserveVersions(uint64_t count) = 0;
+};
+
+}  // namespace fleetbond::controller
