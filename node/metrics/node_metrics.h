@@ -1,8 +1,9 @@
 // node_metrics.h
 //
 // NodeMetrics is a prometheus-cpp Collectable that reads the node's bonds at scrape time (so
-// every scrape is current and nothing is kept in between) and names them as the controller's
-// exporter will (docs/cli.md, "Metrics"):
+// every scrape is current and nothing is kept in between). It renders them with BondFamilies
+// (bond_families.h), the renderer the controller's export shares, so the node's series are named
+// and labelled as the controller exports them; docs/metrics.md lists them:
 //
 //   per link of each bond (labels node, peer, link):
 //     fleetbond_path_latency_seconds, fleetbond_path_pdv_seconds (only once measured),
@@ -12,10 +13,11 @@
 //   per bond (labels node, peer): fleetbond_bond_failovers_total, fleetbond_bond_links_usable,
 //     fleetbond_bond_links, fleetbond_bond_info{policy, base_policy} 1,
 //     fleetbond_bond_active_link{link} 1 (active-backup)
-//   per node (labels node, reason): fleetbond_dataplane_drops_total
+//   per node (labels node, reason): fleetbond_dataplane_drops_total, every reason the data plane
+//     counts (the controller only gets them summed into fewer reasons)
 //
-// The label is the link (interface), as in the controller's export: when a link has several
-// paths (IPv4 and IPv6), gauges are those of the path it sends on and counters are summed.
+// When a link has several paths (IPv4 and IPv6), gauges are those of the path it sends on and
+// counters are summed.
 //
 // Example:
 //   prometheus::Exposer exposer("127.0.0.1:9802");
