@@ -147,35 +147,82 @@ absl::Status DataPlane::Start() {
   }
 
   for (const StaticPeer& sp : standalone_.peers) {
-    auto peer = std::make_unique<Peer>();
-    peer->config = sp;
-    absl::StatusOr<transport::PeerKeys> keys = transport::DerivePeerKeys(identity_, sp.public_key);
-    if (!keys.ok()) {
-      return absl::Status(keys.status().code(),
-                          absl::StrCat("peer ", sp.id.ToString(), ": ", keys.status().message()));
-    }
-    absl::StatusOr<transport::PacketCodec> codec = transport::PacketCodec::Create(
-        identity_.id(), sp.id, *keys, transport::InitialSendCounter(absl::Now()));
-    if (!codec.ok()) return codec.status();
-    peer->codec.emplace(*std::move(codec));
-    std::optional<ResolvedPolicy> policy = settings_.resolver.ForPeer(sp.id.ToString());
-    // A peer with no bonding policy still gets a bond: active-backup over whatever paths exist
-    // is "a plain single path" that also survives the loss of one.
-    ResolvedPolicy effective =
-        policy.has_value() ? *policy : DefaultPolicy(BasePolicy::kActiveBackup);
-    peer->bond = std::make_unique<bond::Bond>(sp.id.ToString(), std::move(effective), clock_);
-    uint8_t addr[16];
-    const bool v6 = sp.overlay_address.find(':') != std::string::npos;
-    inet_pton(v6 ? AF_INET6 : AF_INET, sp.overlay_address.c_str(), addr);
-    peers_by_overlay_[MakeOverlayKey(addr, v6 ? 16 : 4)] = peer.get();
-    peers_by_id_[sp.id.value()] = peer.get();
-    peers_.push_back(std::move(peer));
+    absl::Status added = AddPeer(sp);
+    if (!added.ok()) return added;
   }
 
   absl::StatusOr<netlink::Events> now = netlink::DumpLinksAndAddresses();
   if (!now.ok()) return now.status();
   ApplyInterfaceChanges(interfaces_.Apply(*now));
   return absl::OkStatus();
+}
+
+namespace {
+
+// OverlayKeyOf is the lookup key of a bare overlay address ("10.147.0.2", "fd47::2").
+std::array<uint8_t, 16> OverlayKeyOf(const std::string& address) {
+  uint8_t addr[16] = {};
+  const bool v6 = address.find(':') != std::string::npos;
+  inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), addr);
+  return MakeOverlayKey(addr, v6 ? 16 : 4);
+}
+
+}  // namespace
+
+absl::Status DataPlane::AddPeer(const StaticPeer& sp) {
+  auto peer = std::make_unique<Peer>();
+  peer->config = sp;
+  absl::StatusOr<transport::PeerKeys> keys = transport::DerivePeerKeys(identity_, sp.public_key);
+  if (!keys.ok()) {
+    return absl::Status(keys.status().code(),
+                        absl::StrCat("peer ", sp.id.ToString(), ": ", keys.status().message()));
+  }
+  absl::StatusOr<transport::PacketCodec> codec = transport::PacketCodec::Create(
+      identity_.id(), sp.id, *keys, transport::InitialSendCounter(absl::Now()));
+  if (!codec.ok()) return codec.status();
+  peer->codec.emplace(*std::move(codec));
+  std::optional<ResolvedPolicy> policy = settings_.resolver.ForPeer(sp.id.ToString());
+  // A peer with no bonding policy still gets a bond: active-backup over whatever paths exist
+  // is "a plain single path" that also survives the loss of one.
+  ResolvedPolicy effective =
+      policy.has_value() ? *policy : DefaultPolicy(BasePolicy::kActiveBackup);
+  peer->bond = std::make_unique<bond::Bond>(sp.id.ToString(), std::move(effective), clock_);
+  peers_by_overlay_[OverlayKeyOf(sp.overlay_address)] = peer.get();
+  peers_by_id_[sp.id.value()] = peer.get();
+  peers_.push_back(std::move(peer));
+  return absl::OkStatus();
+}
+
+void DataPlane::RemovePeer(NodeId id) {
+  auto it = std::find_if(peers_.begin(), peers_.end(),
+                         [&](const std::unique_ptr<Peer>& p) { return p->config.id == id; });
+  if (it == peers_.end()) return;
+  auto overlay = peers_by_overlay_.find(OverlayKeyOf((*it)->config.overlay_address));
+  if (overlay != peers_by_overlay_.end() && overlay->second == it->get()) {
+    peers_by_overlay_.erase(overlay);
+  }
+  peers_by_id_.erase(id.value());
+  peers_.erase(it);
+}
+
+void DataPlane::SetOverlay(const std::string& overlay) {
+  if (overlay == standalone_.overlay) return;
+  if (!standalone_.overlay.empty()) {
+    absl::Status s = netlink::RemoveAddress(tun_.ifindex(), standalone_.overlay);
+    if (!s.ok()) {
+      std::cerr << "fleetbond-node: cannot remove overlay address " << standalone_.overlay
+                << " from " << tun_.name() << ": " << s.message() << "\n";
+    }
+  }
+  if (!overlay.empty()) {
+    absl::Status s = tun_.AddAddress(overlay);
+    if (!s.ok()) {
+      std::cerr << "fleetbond-node: cannot put overlay address " << overlay << " on " << tun_.name()
+                << ": " << s.message() << "\n";
+    }
+  }
+  std::cerr << "fleetbond-node: overlay address " << (overlay.empty() ? "(none)" : overlay) << "\n";
+  standalone_.overlay = overlay;
 }
 
 DataPlane::LinkSocket* DataPlane::SocketFor(const std::string& interface,
@@ -625,6 +672,77 @@ void DataPlane::ApplySettings(settings::LoadedLocalConf settings) {
       PlanPeer(*peer);
     }
   });
+}
+
+void DataPlane::SetDirectory(StandaloneConfig directory) {
+  RunInLoop([&] {
+    const DirectoryChange change = DiffDirectory(standalone_, directory);
+    if (change.empty()) return;
+    SetOverlay(directory.overlay);
+    for (NodeId id : change.removed) {
+      RemovePeer(id);
+      std::cerr << "fleetbond-node: peer " << id.ToString() << " removed\n";
+    }
+    std::vector<NodeId> unusable;
+    auto add = [&](const StaticPeer& sp) {
+      absl::Status s = AddPeer(sp);
+      if (!s.ok()) {
+        std::cerr << "fleetbond-node: peer " << sp.id.ToString() << " left out: " << s.message()
+                  << "\n";
+        unusable.push_back(sp.id);
+        return;
+      }
+      PlanPeer(*peers_.back());
+    };
+    for (const StaticPeer& sp : change.replaced) {
+      RemovePeer(sp.id);
+      add(sp);
+    }
+    for (const StaticPeer& sp : change.added) add(sp);
+    for (const StaticPeer& sp : change.moved) {
+      Peer* peer = FindPeer(sp.id.ToString());
+      if (peer == nullptr) continue;
+      // Paths to endpoints that are gone go; those that remain keep their measurements.
+      for (size_t p = 0; p < peer->paths.size(); ++p) {
+        PeerPath& path = peer->paths[p];
+        if (!path.in_use) continue;
+        const std::string remote = path.remote.ToString();
+        if (std::find(sp.endpoints.begin(), sp.endpoints.end(), remote) == sp.endpoints.end()) {
+          (void)peer->bond->RemovePath(static_cast<bond::PathId>(p));
+          path = PeerPath{};
+        }
+      }
+      peer->config = sp;
+      PlanPeer(*peer);
+    }
+    std::sort(peers_.begin(), peers_.end(),
+              [](const std::unique_ptr<Peer>& a, const std::unique_ptr<Peer>& b) {
+                return a->config.id < b->config.id;
+              });
+    standalone_.peers.clear();
+    for (const StaticPeer& sp : directory.peers) {
+      if (std::find(unusable.begin(), unusable.end(), sp.id) == unusable.end()) {
+        standalone_.peers.push_back(sp);
+      }
+    }
+    std::cerr << "fleetbond-node: directory: " << peers_.size() << " peer(s), "
+              << change.added.size() << " added, " << change.removed.size() << " removed, "
+              << change.replaced.size() << " replaced, " << change.moved.size() << " moved\n";
+  });
+}
+
+StandaloneConfig DataPlane::CurrentDirectory() {
+  StandaloneConfig out;
+  RunInLoop([&] { out = standalone_; });
+  return out;
+}
+
+std::vector<InterfaceState> DataPlane::Interfaces() {
+  std::vector<InterfaceState> out;
+  RunInLoop([&] {
+    for (const InterfaceState* i : interfaces_.interfaces()) out.push_back(*i);
+  });
+  return out;
 }
 
 settings::LocalConf DataPlane::CurrentSettings() {

@@ -12,6 +12,8 @@
 //   timer --> Bond::Tick --> probes
 //
 // One thread runs it all (epoll); nothing blocks, and nothing on the per-packet path allocates.
+// The peer directory and the overlay address may change while it runs (SetDirectory, from the
+// controller agent); a node in controller mode starts with neither.
 // Packets that fail any check are dropped and counted per path (the `per` metric) or, when no
 // path can be named, per reason in DropCounters; they never reach the TUN.
 //
@@ -96,12 +98,25 @@ class DataPlane {
   void ApplySettings(settings::LoadedLocalConf settings);
   // CurrentSettings returns the settings in force.
   settings::LocalConf CurrentSettings();
+  // SetDirectory replaces this node's overlay address and its peers live (a controller's push):
+  // peers that are gone lose their bond, paths and overlay route at once (their datagrams are
+  // then refused as from an unknown peer); new peers get a bond; a peer whose key or overlay
+  // address changed gets a fresh bond; a peer whose endpoints alone changed keeps its bond and
+  // the measurements of the paths that remain. A new overlay replaces the TUN's address (and so
+  // its route). A peer whose key cannot be used is logged and left out. `directory` is valid
+  // (ParseStandaloneConfig or the controller agent judged it).
+  void SetDirectory(StandaloneConfig directory);
+  // CurrentDirectory returns the overlay address and peers in force.
+  StandaloneConfig CurrentDirectory();
+  // Interfaces returns the host's interfaces as the data plane sees them (rtnetlink).
+  std::vector<InterfaceState> Interfaces();
   // Drops returns a copy of the drop counters.
   DropCounters Drops();
 
   NodeId id() const { return identity_.id(); }
   const PublicKey& public_key() const { return identity_.public_key(); }
-  const std::string& overlay() const { return standalone_.overlay; }
+  // overlay is this node's "ip/prefixlen" on the overlay; empty while it has none.
+  std::string overlay() { return CurrentDirectory().overlay; }
   uint16_t port() const { return options_.port; }
   const tun::TunDevice& tun() const { return tun_; }
 
@@ -118,6 +133,13 @@ class DataPlane {
             StandaloneConfig standalone, Clock& clock, tun::TunDevice tun);
 
   absl::Status Start();
+  // AddPeer builds the codec and bond of one peer and enters it in the lookup tables.
+  absl::Status AddPeer(const StaticPeer& config);
+  // RemovePeer drops a peer, its bond and its lookup entries.
+  void RemovePeer(NodeId id);
+  // SetOverlay moves the TUN's address from the current overlay to `overlay` (either may be
+  // empty).
+  void SetOverlay(const std::string& overlay);
   absl::Status Loop();
   void ApplyInterfaceChanges(const std::vector<InterfaceChange>& changes);
   void PlanAllPeers();

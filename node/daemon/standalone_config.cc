@@ -196,6 +196,34 @@ ParsedStandaloneConfig ParseStandaloneConfig(const settings::LocalConf& conf) {
   return out;
 }
 
+DirectoryChange DiffDirectory(const StandaloneConfig& from, const StandaloneConfig& to) {
+  DirectoryChange change;
+  change.overlay_changed = from.overlay != to.overlay;
+  auto by_id = [](const StaticPeer& a, const StaticPeer& b) { return a.id < b.id; };
+  std::vector<StaticPeer> old_peers = from.peers;
+  std::vector<StaticPeer> new_peers = to.peers;
+  std::sort(old_peers.begin(), old_peers.end(), by_id);
+  std::sort(new_peers.begin(), new_peers.end(), by_id);
+  auto o = old_peers.begin();
+  auto n = new_peers.begin();
+  while (o != old_peers.end() || n != new_peers.end()) {
+    if (n == new_peers.end() || (o != old_peers.end() && o->id < n->id)) {
+      change.removed.push_back((o++)->id);
+    } else if (o == old_peers.end() || n->id < o->id) {
+      change.added.push_back(*n++);
+    } else {
+      if (o->public_key != n->public_key || o->overlay_address != n->overlay_address) {
+        change.replaced.push_back(*n);
+      } else if (o->endpoints != n->endpoints) {
+        change.moved.push_back(*n);
+      }
+      ++o;
+      ++n;
+    }
+  }
+  return change;
+}
+
 std::vector<settings::Issue> StandaloneIssues(const settings::LocalConf& conf) {
   return ParseStandaloneConfig(conf).issues;
 }

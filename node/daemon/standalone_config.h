@@ -27,12 +27,35 @@ struct StaticPeer {
   PublicKey public_key{};
   std::string overlay_address;         // bare IP, inside the node's overlay prefix
   std::vector<std::string> endpoints;  // "ip/port", as written
+
+  friend bool operator==(const StaticPeer&, const StaticPeer&) = default;
 };
 
 struct StandaloneConfig {
   std::string overlay;            // "ip/prefixlen" of this node; empty when absent
   std::vector<StaticPeer> peers;  // sorted by id
+
+  friend bool operator==(const StandaloneConfig&, const StandaloneConfig&) = default;
 };
+
+// DirectoryChange is what it takes to go from one peer directory to the next (a controller's
+// push changes it while the node runs; DataPlane::SetDirectory applies it).
+struct DirectoryChange {
+  std::vector<NodeId> removed;       // gone: cut off at once
+  std::vector<StaticPeer> added;     // new: a new bond
+  std::vector<StaticPeer> replaced;  // new key or overlay address: a fresh bond
+  std::vector<StaticPeer> moved;     // only the endpoints changed: the bond is kept
+  bool overlay_changed = false;
+
+  bool empty() const {
+    return removed.empty() && added.empty() && replaced.empty() && moved.empty() &&
+           !overlay_changed;
+  }
+};
+
+// DiffDirectory compares two directories (their peers sorted by id, as ParseStandaloneConfig
+// leaves them); each list comes out ordered by id.
+DirectoryChange DiffDirectory(const StandaloneConfig& from, const StandaloneConfig& to);
 
 struct ParsedStandaloneConfig {
   StandaloneConfig config;

@@ -91,14 +91,17 @@ absl::StatusOr<ParsedCidr> ParseCidr(absl::string_view cidr) {
   return out;
 }
 
-absl::Status AddAddress(int ifindex, absl::string_view cidr) {
+namespace {
+
+// AddressRequest sends RTM_NEWADDR or RTM_DELADDR for `cidr` on `ifindex` and waits for the ack.
+absl::Status AddressRequest(int ifindex, absl::string_view cidr, uint16_t type, uint16_t flags) {
   absl::StatusOr<ParsedCidr> parsed = ParseCidr(cidr);
   if (!parsed.ok()) return parsed.status();
   std::vector<uint8_t> buf(NLMSG_LENGTH(sizeof(ifaddrmsg)), 0);
   nlmsghdr hdr{};
   hdr.nlmsg_len = static_cast<uint32_t>(buf.size());
-  hdr.nlmsg_type = RTM_NEWADDR;
-  hdr.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+  hdr.nlmsg_type = type;
+  hdr.nlmsg_flags = static_cast<uint16_t>(NLM_F_REQUEST | NLM_F_ACK | flags);
   hdr.nlmsg_seq = 1;
   std::memcpy(buf.data(), &hdr, sizeof(hdr));
   ifaddrmsg ifa{};
@@ -110,6 +113,16 @@ absl::Status AddAddress(int ifindex, absl::string_view cidr) {
   AddAttr(buf, IFA_LOCAL, parsed->address, addr_len);
   AddAttr(buf, IFA_ADDRESS, parsed->address, addr_len);
   return Transact(buf);
+}
+
+}  // namespace
+
+absl::Status AddAddress(int ifindex, absl::string_view cidr) {
+  return AddressRequest(ifindex, cidr, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+}
+
+absl::Status RemoveAddress(int ifindex, absl::string_view cidr) {
+  return AddressRequest(ifindex, cidr, RTM_DELADDR, 0);
 }
 
 Events ParseEvents(std::span<const uint8_t> datagram) {

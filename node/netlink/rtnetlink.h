@@ -33,6 +33,8 @@ absl::StatusOr<ParsedCidr> ParseCidr(absl::string_view cidr);
 // AddAddress assigns `cidr` to the interface with index `ifindex` (RTM_NEWADDR) and waits for the
 // kernel's acknowledgement. Needs CAP_NET_ADMIN.
 absl::Status AddAddress(int ifindex, absl::string_view cidr);
+// RemoveAddress removes `cidr` from the interface (RTM_DELADDR), and with it the connected route.
+absl::Status RemoveAddress(int ifindex, absl::string_view cidr);
 
 // LinkEvent is a change of one interface, from RTM_NEWLINK / RTM_DELLINK.
 struct LinkEvent {
