@@ -64,12 +64,31 @@ v1::SettingSource ToProto(Source source) {
   return v1::SETTING_SOURCE_UNSPECIFIED;
 }
 
+Source SourceMap::For(const std::string& path) const {
+  Source source = fallback;
+  size_t longest = 0;
+  for (const auto& [prefix, s] : prefixes) {
+    if (prefix.size() >= longest && path.compare(0, prefix.size(), prefix) == 0) {
+      longest = prefix.size();
+      source = s;
+    }
+  }
+  return source;
+}
+
 std::vector<EffectiveValue> EffectiveSettings(const v1::Settings& written,
                                               const PolicyResolver& resolver,
                                               Source written_source) {
+  return EffectiveSettings(written, resolver, SourceMap{.fallback = written_source});
+}
+
+std::vector<EffectiveValue> EffectiveSettings(const v1::Settings& written,
+                                              const PolicyResolver& resolver,
+                                              const SourceMap& sources) {
   std::vector<EffectiveValue> out;
   auto add = [&](std::string path, const nlohmann::json& value, bool was_written) {
-    out.push_back({std::move(path), value.dump(), was_written ? written_source : Source::kDefault});
+    const Source source = was_written ? sources.For(path) : Source::kDefault;
+    out.push_back({std::move(path), value.dump(), source});
   };
   add("settings.defaultBondingPolicy",
       resolver.default_policy() ? nlohmann::json(*resolver.default_policy())

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fleetbond/v1/settings.pb.h"
@@ -29,6 +30,22 @@ enum class Source { kDefault, kLocalConf, kController };
 // SourceName is "default", "local.conf" or "controller".
 const char* SourceName(Source source);
 v1::SettingSource ToProto(Source source);
+
+// SourceMap says who wrote each value of a document assembled from several writers (a
+// controller's push merged with this node's local.conf): the longest listed path prefix that a
+// value's path starts with names its source; values under no listed prefix have `fallback`.
+//
+// Example:
+//   SourceMap m{.fallback = Source::kController,
+//               .prefixes = {{"settings.policies.fast-ab.links.", Source::kLocalConf}}};
+//   m.For("settings.policies.fast-ab.links.eth0.mode");  // kLocalConf
+//   m.For("settings.policies.fast-ab.upDelay");          // kController
+struct SourceMap {
+  Source fallback = Source::kLocalConf;
+  std::vector<std::pair<std::string, Source>> prefixes;
+
+  Source For(const std::string& path) const;
+};
 
 // EffectiveValue is one value: its path, its JSON text ("1000", "\"always\"", "null") and source.
 struct EffectiveValue {
@@ -45,5 +62,11 @@ struct EffectiveValue {
 std::vector<EffectiveValue> EffectiveSettings(const v1::Settings& written,
                                               const PolicyResolver& resolver,
                                               Source written_source);
+
+// EffectiveSettings, for a document with several writers: a written value's source is
+// `sources.For(path)`; values not written are kDefault as above.
+std::vector<EffectiveValue> EffectiveSettings(const v1::Settings& written,
+                                              const PolicyResolver& resolver,
+                                              const SourceMap& sources);
 
 }  // namespace fleetbond::settings
