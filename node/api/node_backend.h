@@ -6,15 +6,30 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "node/bond/bond.h"
 #include "node/daemon/data_plane.h"
+#include "shared/settings/effective_settings.h"
 #include "shared/settings/local_conf_loader.h"
+#include "shared/settings/settings_issue.h"
 
 namespace fleetbond::api {
+
+// ControllerView is what the local API shows of a node's controller session (controller mode).
+struct ControllerView {
+  bool connected = false;
+  // Set while the node runs on a controller's push: who wrote each value of the settings in
+  // force (the controller, or local.conf for a policy's links). Unset before the first push.
+  std::optional<settings::SourceMap> sources;
+  // The warnings of the settings in force (what of local.conf the push overrode, ...).
+  std::vector<settings::Issue> warnings;
+  // The overlay address and peers in force.
+  daemon::StandaloneConfig directory;
+};
 
 class NodeBackend {
  public:
@@ -32,6 +47,8 @@ class NodeBackend {
   virtual settings::LocalConf CurrentSettings() = 0;
   // Drops returns the data plane's drop counters.
   virtual daemon::DataPlane::DropCounters Drops() = 0;
+  // Controller returns the controller session's state; nullopt for a standalone node.
+  virtual std::optional<ControllerView> Controller() { return std::nullopt; }
 };
 
 // DataPlaneBackend is NodeBackend over a DataPlane that outlives it.

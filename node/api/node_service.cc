@@ -104,23 +104,36 @@ grpc::Status NodeServiceImpl::GetSettings(grpc::ServerContext*, const v1::GetSet
   *response->mutable_settings() = conf.settings;
   response->set_local_conf_json(
       nlohmann::json{{"settings", settings::SettingsToJson(conf.settings)}}.dump(2));
+  const std::optional<ControllerView> controller = backend_.Controller();
+  const bool on_push = controller.has_value() && controller->sources.has_value();
   absl::MutexLock lock(&mu_);
+  const settings::SourceMap sources =
+      on_push ? *controller->sources : settings::SourceMap{.fallback = source_};
   if (std::optional<settings::PolicyResolver> resolver = Resolver(conf)) {
     for (const settings::EffectiveValue& v :
-         settings::EffectiveSettings(conf.settings, *resolver, source_)) {
+         settings::EffectiveSettings(conf.settings, *resolver, sources)) {
       v1::EffectiveSetting* e = response->add_effective();
       e->set_path(v.path);
       e->set_value(v.value);
       e->set_source(settings::ToProto(v.source));
     }
   }
-  for (const settings::Issue& w : warnings_) *response->add_warnings() = settings::ToProto(w);
+  for (const settings::Issue& w : on_push ? controller->warnings : warnings_) {
+    *response->add_warnings() = settings::ToProto(w);
+  }
   return grpc::Status::OK;
 }
 
 grpc::Status NodeServiceImpl::ApplySettings(grpc::ServerContext*,
                                             const v1::ApplySettingsRequest* request,
                                             v1::ApplySettingsResponse* response) {
+  if (backend_.Controller().has_value()) {
+    // The next push would silently undo it; the settings belong to the controller.
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this node takes its settings from its controller (--controller): change "
+                        "the fleet's settings there, or this node's links in its local.conf and "
+                        "restart fleetbond-node");
+  }
   settings::LocalConfCheck check = settings::CheckLocalConf(request->local_conf_json());
   daemon::ParsedStandaloneConfig standalone = daemon::ParseStandaloneConfig(check.conf);
   std::vector<settings::Issue> issues = check.issues;
@@ -180,26 +193,31 @@ grpc::Status NodeServiceImpl::WatchBonds(grpc::ServerContext* context,
 
 grpc::Status NodeServiceImpl::GetInfo(grpc::ServerContext*, const v1::GetInfoRequest*,
                                       v1::NodeInfo* response) {
+  const std::optional<ControllerView> controller = backend_.Controller();
   response->set_id(facts_.id);
   response->set_public_key(facts_.public_key);
   response->set_version(facts_.version);
-  response->set_overlay_address(facts_.overlay);
+  response->set_overlay_address(controller ? controller->directory.overlay : facts_.overlay);
   response->set_port(facts_.port);
-  response->set_controller_connected(false);
+  response->set_controller_connected(controller.has_value() && controller->connected);
   response->set_tun(facts_.tun);
   response->set_mtu(facts_.mtu);
-  response->set_peers(static_cast<uint32_t>(facts_.peers.size()));
+  response->set_peers(
+      static_cast<uint32_t>(controller ? controller->directory.peers.size() : facts_.peers.size()));
   response->set_uptime_ms(static_cast<uint64_t>(
       std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Now() - facts_.started))));
   absl::MutexLock lock(&mu_);
-  response->set_settings_source(settings::ToProto(source_));
+  const bool on_push = controller.has_value() && controller->sources.has_value();
+  response->set_settings_source(
+      settings::ToProto(on_push ? settings::Source::kController : source_));
   return grpc::Status::OK;
 }
 
 grpc::Status NodeServiceImpl::ListPeers(grpc::ServerContext*, const v1::ListPeersRequest*,
                                         v1::ListPeersResponse* response) {
   const std::vector<bond::BondSnapshot> bonds = backend_.Snapshots();
-  for (const daemon::StaticPeer& p : facts_.peers) {
+  const std::optional<ControllerView> controller = backend_.Controller();
+  for (const daemon::StaticPeer& p : controller ? controller->directory.peers : facts_.peers) {
     v1::Peer* out = response->add_peers();
     out->set_id(p.id.ToString());
     out->set_public_key(EncodePublicKey(p.public_key));
