@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -86,27 +89,31 @@ using BondLinks = absl::InlinedVector<LinkOfBond, 4>;
 bool Carries(const v1::Path& p) { return p.bonded() || p.allocation() > 0; }
 
 // GroupByLink gives the links of a bond, sorted by name. A link reports the path it sends on
-// (bonded, with an allocation or flows), else an eligible one, else its first.
+// (bonded, with an allocation or flows), else an eligible one, else its first. Sorting rather
+// than searching keeps a report with many paths from costing the square of their number.
 BondLinks GroupByLink(const v1::Bond& bond) {
-  BondLinks links;
-  for (const v1::Path& p : bond.paths()) {
-    auto it = std::find_if(links.begin(), links.end(), [&](const LinkOfBond& l) {
-      return l.path->interface() == p.interface();
-    });
-    if (it == links.end()) {
-      it = links.insert(links.end(), LinkOfBond{.path = &p});
-    } else if (((Carries(p) || p.flows() > 0) && !Carries(*it->path)) ||
-               (p.eligible() && !it->path->eligible())) {
-      it->path = &p;
-    }
-    it->tx_bytes += p.tx_bytes();
-    it->rx_bytes += p.rx_bytes();
-    it->tx_packets += p.tx_packets();
-    it->rx_packets += p.rx_packets();
-  }
-  std::sort(links.begin(), links.end(), [](const LinkOfBond& a, const LinkOfBond& b) {
-    return a.path->interface() < b.path->interface();
+  const google::protobuf::RepeatedPtrField<v1::Path>& paths = bond.paths();
+  absl::InlinedVector<int, 8> order(static_cast<size_t>(paths.size()));
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    const int c = paths[a].interface().compare(paths[b].interface());
+    return c != 0 ? c < 0 : a < b;
   });
+  BondLinks links;
+  for (int i : order) {
+    const v1::Path& p = paths[i];
+    if (links.empty() || links.back().path->interface() != p.interface()) {
+      links.push_back(LinkOfBond{.path = &p});
+    } else if (((Carries(p) || p.flows() > 0) && !Carries(*links.back().path)) ||
+               (p.eligible() && !links.back().path->eligible())) {
+      links.back().path = &p;
+    }
+    LinkOfBond& link = links.back();
+    link.tx_bytes += p.tx_bytes();
+    link.rx_bytes += p.rx_bytes();
+    link.tx_packets += p.tx_packets();
+    link.rx_packets += p.rx_packets();
+  }
   return links;
 }
 
@@ -126,6 +133,42 @@ struct LinkTotals {
   double latency_ms = 0, pdv_ms = 0, loss = 0, error = 0, allocation = 0;
   uint64_t eligible = 0, bonded = 0, active = 0;
   uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
+
+  LinkTotals(const v1::Bond& bond, const LinkOfBond& l) : link(&l.path->interface()), bonds(1) {
+    const v1::Path& p = *l.path;
+    if (p.measured()) {
+      measured = 1;
+      latency_ms = p.latency_ms();
+      pdv_ms = p.pdv_ms();
+    }
+    loss = p.loss_ratio();
+    error = p.error_ratio();
+    allocation = p.allocation();
+    eligible = p.eligible() ? 1 : 0;
+    bonded = p.bonded() ? 1 : 0;
+    active = IsActive(bond, p) ? 1 : 0;
+    tx_bytes = l.tx_bytes;
+    rx_bytes = l.rx_bytes;
+    tx_packets = l.tx_packets;
+    rx_packets = l.rx_packets;
+  }
+  LinkTotals& operator+=(const LinkTotals& o) {
+    bonds += o.bonds;
+    measured += o.measured;
+    latency_ms += o.latency_ms;
+    pdv_ms += o.pdv_ms;
+    loss += o.loss;
+    error += o.error;
+    allocation += o.allocation;
+    eligible += o.eligible;
+    bonded += o.bonded;
+    active += o.active;
+    tx_bytes += o.tx_bytes;
+    rx_bytes += o.rx_bytes;
+    tx_packets += o.tx_packets;
+    rx_packets += o.rx_packets;
+    return *this;
+  }
 };
 
 // PolicyCount counts a node's bonds of one policy.
@@ -133,7 +176,27 @@ struct PolicyCount {
   const std::string* name = nullptr;
   v1::BasePolicy base = v1::BasePolicy();
   uint64_t bonds = 0;
+
+  bool operator<(const PolicyCount& o) const {
+    return std::tie(*name, base) < std::tie(*o.name, o.base);
+  }
+  bool operator==(const PolicyCount& o) const { return base == o.base && *name == *o.name; }
 };
+
+// MergeRuns sorts `v` and folds runs of equal elements (by `same`) into their first with `add`.
+template <typename Vector, typename Less, typename Same, typename Add>
+void MergeRuns(Vector& v, Less less, Same same, Add add) {
+  std::sort(v.begin(), v.end(), less);
+  size_t kept = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (kept > 0 && same(v[kept - 1], v[i])) {
+      add(v[kept - 1], v[i]);
+    } else {
+      v[kept++] = v[i];
+    }
+  }
+  v.erase(v.begin() + static_cast<std::ptrdiff_t>(kept), v.end());
+}
 
 }  // namespace
 
@@ -213,46 +276,25 @@ void BondFamilies::AddBond(const std::string& node, const v1::Bond& bond) {
 
 void BondFamilies::AddNodeTotals(const std::string& node,
                                  const google::protobuf::RepeatedPtrField<v1::Bond>& bonds) {
-  absl::InlinedVector<LinkTotals, kTypicalLinksPerNode> links;
-  absl::InlinedVector<PolicyCount, 2> policies;
+  // One entry per link of each bond, merged by link name; one per bond, merged by policy.
+  absl::InlinedVector<LinkTotals, 2 * kTypicalLinksPerNode> links;
+  absl::InlinedVector<PolicyCount, 4> policies;
   uint64_t failovers = 0, usable = 0, total = 0;
   for (const v1::Bond& bond : bonds) {
-    for (const LinkOfBond& link : GroupByLink(bond)) {
-      const v1::Path& p = *link.path;
-      auto t = std::find_if(links.begin(), links.end(),
-                            [&](const LinkTotals& l) { return *l.link == p.interface(); });
-      if (t == links.end()) t = links.insert(links.end(), LinkTotals{.link = &p.interface()});
-      ++t->bonds;
-      if (p.measured()) {
-        ++t->measured;
-        t->latency_ms += p.latency_ms();
-        t->pdv_ms += p.pdv_ms();
-      }
-      t->loss += p.loss_ratio();
-      t->error += p.error_ratio();
-      t->allocation += p.allocation();
-      t->eligible += p.eligible() ? 1 : 0;
-      t->bonded += p.bonded() ? 1 : 0;
-      t->active += IsActive(bond, p) ? 1 : 0;
-      t->tx_bytes += link.tx_bytes;
-      t->rx_bytes += link.rx_bytes;
-      t->tx_packets += link.tx_packets;
-      t->rx_packets += link.rx_packets;
-    }
+    for (const LinkOfBond& link : GroupByLink(bond)) links.emplace_back(bond, link);
     failovers += bond.failovers();
     usable += bond.summary().usable_links();
     total += bond.summary().total_links();
-    const std::string& name = bond.summary().policy_name();
-    const v1::BasePolicy base = bond.summary().base_policy();
-    auto c = std::find_if(policies.begin(), policies.end(), [&](const PolicyCount& pc) {
-      return pc.base == base && *pc.name == name;
-    });
-    if (c == policies.end()) c = policies.insert(policies.end(), {.name = &name, .base = base});
-    ++c->bonds;
+    policies.push_back(
+        {.name = &bond.summary().policy_name(), .base = bond.summary().base_policy(), .bonds = 1});
   }
+  MergeRuns(
+      links, [](const LinkTotals& a, const LinkTotals& b) { return *a.link < *b.link; },
+      [](const LinkTotals& a, const LinkTotals& b) { return *a.link == *b.link; },
+      [](LinkTotals& into, const LinkTotals& from) { into += from; });
+  MergeRuns(policies, std::less<PolicyCount>(), std::equal_to<PolicyCount>(),
+            [](PolicyCount& into, const PolicyCount& from) { into.bonds += from.bonds; });
 
-  std::sort(links.begin(), links.end(),
-            [](const LinkTotals& a, const LinkTotals& b) { return *a.link < *b.link; });
   for (const LinkTotals& t : links) {
     const double n = static_cast<double>(t.bonds);
     Labels l = {{"link", *t.link}, {"node", node}};
@@ -276,9 +318,6 @@ void BondFamilies::AddNodeTotals(const std::string& node,
   Put(kFailovers, {{"node", node}}, static_cast<double>(failovers));
   Put(kLinksUsable, {{"node", node}}, static_cast<double>(usable));
   Put(kLinks, {{"node", node}}, static_cast<double>(total));
-  std::sort(policies.begin(), policies.end(), [](const PolicyCount& a, const PolicyCount& b) {
-    return std::tie(*a.name, a.base) < std::tie(*b.name, b.base);
-  });
   for (const PolicyCount& c : policies) {
     Put(kInfo, {{"base_policy", BasePolicyLabel(c.base)}, {"node", node}, {"policy", *c.name}},
         static_cast<double>(c.bonds));

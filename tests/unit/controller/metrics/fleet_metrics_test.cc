@@ -365,6 +365,35 @@ TEST_F(FleetMetricsTest, OddReportsExportWithoutCrashing) {
   }
 }
 
+TEST_F(FleetMetricsTest, PathsOfOneLinkAreGroupedWhateverTheirOrder) {
+  v1::Bond b = RoundRobinBond(kRrPeer);
+  v1::Path* late = AddPath(b, 2, "eth0", "fd20::3/9800");  // eth0 again, after eth1
+  late->set_tx_bytes(11);
+  b.mutable_paths()->SwapElements(0, 1);  // eth1 first
+  view_.nodes[0].report = Report({b});
+  for (bool per_peer : {true, false}) {
+    const auto f = Collect(per_peer);
+    LabelMap eth0 = {{"link", "eth0"}, {"node", kNode}};
+    if (per_peer) eth0["peer"] = kRrPeer;
+    EXPECT_THAT(Value(f, "fleetbond_path_tx_bytes_total", eth0), Optional(111.0));
+    // The gauges are those of the path that carries traffic, not of the later one.
+    EXPECT_THAT(Value(f, "fleetbond_path_bonded", eth0), Optional(1.0));
+    const prometheus::MetricFamily* tx = FindFamily(f, "fleetbond_path_tx_bytes_total");
+    ASSERT_EQ(tx->metric.size(), 2u);
+    EXPECT_EQ(Labels(tx->metric[0]).at("link"), "eth0");
+    EXPECT_EQ(Labels(tx->metric[1]).at("link"), "eth1");
+  }
+}
+
+// A report is input from the network: thousands of links must neither crash nor stall a scrape.
+TEST_F(FleetMetricsTest, ReportWithThousandsOfLinksExportsEveryLink) {
+  v1::Bond b = RoundRobinBond(kRrPeer);
+  for (uint32_t i = 0; i < 5000; ++i) AddPath(b, i + 2, "if" + std::to_string(i), "10.9.0.1/9800");
+  view_.nodes[0].report = Report({b, b});
+  EXPECT_EQ(FindFamily(Collect(true), "fleetbond_path_loss_ratio")->metric.size(), 2u * 5002);
+  EXPECT_EQ(FindFamily(Collect(false), "fleetbond_path_loss_ratio")->metric.size(), 5002u);
+}
+
 TEST(FleetMetrics, EmptyFleetExportsFamiliesWithoutSamples) {
   VectorFleetView view;
   const auto f = FleetMetrics(view, {}).Collect();
