@@ -38,6 +38,13 @@ MATCHER_P2(StatusIs, code, message_matcher, "") {
          ::testing::Matches(message_matcher)(std::string(s.message()));
 }
 
+// StatusIs(code) matches a status whose code matches `code`, whatever its message.
+MATCHER_P(StatusIs, code, "") {
+  const absl::Status& s = GetStatus(arg);
+  *result_listener << "status is " << s;
+  return ::testing::Matches(code)(s.code());
+}
+
 // IsOkAndHolds matches an absl::StatusOr holding a value that matches `m`.
 MATCHER_P(IsOkAndHolds, m, "") {
   if (!arg.ok()) {

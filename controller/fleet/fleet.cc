@@ -1,0 +1,810 @@
+#include "controller/fleet/fleet.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "shared/identity/identity.h"
+#include "shared/status_macros.h"
+
+namespace fleetbond::controller {
+namespace {
+
+constexpr uint64_t kVersionBlock = 1024;
+constexpr absl::Duration kPushTimeout = absl::Seconds(30);
+
+bool IsEndpoint(absl::string_view text) {
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(text, absl::MaxSplits('/', 1));
+  if (parts.first.empty() || parts.second.empty() || parts.second.size() > 5) return false;
+  for (char c : parts.second) {
+    if (c < '0' || c > '9') return false;
+  }
+  return std::stoul(std::string(parts.second)) <= 65535;
+}
+
+absl::Status CheckHello(const v1::Hello& hello) {
+  FB_ASSIGN_OR_RETURN(NodeId id, NodeId::Parse(hello.node_id()));
+  if (hello.public_key().size() != kPublicKeySize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hello: public key has ", hello.public_key().size(), " bytes, not 32"));
+  }
+  PublicKey key;
+  std::copy(hello.public_key().begin(), hello.public_key().end(), key.begin());
+  FB_RETURN_IF_ERROR(VerifyPeerId(id, key));
+  if (hello.node_id() != id.ToString()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hello: node id \"", hello.node_id(), "\" must be lowercase"));
+  }
+  std::vector<std::string> terms;
+  for (const auto& [k, v] : hello.labels()) terms.push_back(absl::StrCat(k, "=", v));
+  if (!terms.empty()) {
+    absl::StatusOr<Labels> parsed = ParseLabels(absl::StrJoin(terms, ","));
+    if (!parsed.ok())
+      return absl::InvalidArgumentError(absl::StrCat("hello: ", parsed.status().message()));
+  }
+  for (const v1::Interface& i : hello.interfaces()) {
+    for (const std::string& e : i.endpoints()) {
+      if (!IsEndpoint(e)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("hello: interface ", i.name(), ": endpoint \"", e, "\" is not ip/port"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct Fleet::NodeState {
+  NodeRecord record;
+  std::string overlay;   // bare IP, "" before the lease
+  uint64_t changed = 0;  // directory revision of its last visible change
+
+  std::shared_ptr<SessionSink> sink;
+  uint64_t session = 0;
+
+  // What the node runs: the view it acked ("" unknown) and the directory revision it holds.
+  std::string acked_view;
+  uint64_t acked_dir = 0;
+  // The push in flight, if any.
+  uint64_t inflight = 0;
+  absl::Time inflight_at;
+  std::string inflight_view;
+  uint64_t inflight_dir = 0;
+  // A view it refused: not pushed again.
+  std::string nacked_view;
+
+  uint64_t desired_version = 0;
+  uint64_t nacks = 0;
+  bool queued = false;  // waiting in the connect queue
+  std::shared_ptr<const v1::MetricsReport> report;
+  std::map<std::string, uint64_t> failovers;  // per peer, from the last report
+
+  bool connected() const { return sink != nullptr; }
+};
+
+absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, Clock& clock,
+                                                     FleetOptions options) {
+  std::unique_ptr<Fleet> fleet(new Fleet(store, clock, std::move(options)));
+  FB_RETURN_IF_ERROR(fleet->Load());
+  return fleet;
+}
+
+Fleet::Fleet(Store& store, Clock& clock, FleetOptions options)
+    : store_(store), clock_(clock), options_(std::move(options)) {}
+
+Fleet::~Fleet() { Stop(); }
+
+absl::Status Fleet::Load() {
+  FB_ASSIGN_OR_RETURN(SettingsDocuments docs, store_.LoadSettings());
+  FB_ASSIGN_OR_RETURN(std::vector<NodeRecord> records, store_.LoadNodes());
+  FB_ASSIGN_OR_RETURN(auto leases, store_.Leases());
+  absl::MutexLock lock(&mu_);
+  settings_.version = docs.version;
+  settings_.scopes = std::move(docs.scopes);
+  for (NodeRecord& r : records) {
+    auto node = std::make_unique<NodeState>();
+    if (auto it = leases.find(r.id); it != leases.end()) node->overlay = it->second;
+    node->changed = ++dir_revision_;
+    changes_[node->changed] = r.id;
+    std::string id = r.id;
+    node->record = std::move(r);
+    nodes_[id] = std::move(node);
+  }
+  const absl::Time now = clock_.Now();
+  tokens_ = options_.connect_burst;
+  tokens_at_ = now;
+  next_flush_ = now + options_.registry_flush;
+  return absl::OkStatus();
+}
+
+void Fleet::SetObserver(FleetObserver* observer) {
+  absl::MutexLock lock(&mu_);
+  observer_ = observer;
+  if (observer_ != nullptr) {
+    observer_->OnSettingsVersion(settings_.version);
+    ReportGauges();
+  }
+}
+
+// --- sessions ---
+
+absl::StatusOr<uint64_t> Fleet::Connect(const v1::Hello& hello, std::shared_ptr<SessionSink> sink) {
+  FB_RETURN_IF_ERROR(CheckHello(hello));
+  std::vector<Callback> callbacks;
+  std::shared_ptr<SessionSink> replaced;
+  uint64_t session = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_.Now();
+    std::unique_ptr<NodeState>& slot = nodes_[hello.node_id()];
+    bool is_new = slot == nullptr;
+    if (is_new) {
+      slot = std::make_unique<NodeState>();
+      slot->record.id = hello.node_id();
+      slot->record.first_seen_unix_ms = absl::ToUnixMillis(now);
+    }
+    NodeState& node = *slot;
+    if (node.connected()) {
+      replaced = std::move(node.sink);
+      for (auto it = commands_.begin(); it != commands_.end();) {
+        if (it->second.node_id == node.record.id && it->second.session == node.session) {
+          auto done = std::move(it->second.done);
+          callbacks.push_back([done = std::move(done)] {
+            done(absl::UnavailableError("the node reconnected before answering"));
+          });
+          it = commands_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      --connected_;
+    }
+    NodeRecord before = node.record;
+    node.record.public_key = hello.public_key();
+    node.record.labels = Labels(hello.labels().begin(), hello.labels().end());
+    node.record.endpoints.clear();
+    for (const v1::Interface& i : hello.interfaces()) {
+      for (const std::string& e : i.endpoints()) node.record.endpoints.push_back(e);
+    }
+    std::sort(node.record.endpoints.begin(), node.record.endpoints.end());
+    node.record.software_version = hello.software_version();
+    node.record.last_seen_unix_ms = absl::ToUnixMillis(now);
+    if (is_new || before.public_key != node.record.public_key ||
+        before.endpoints != node.record.endpoints) {
+      DirectoryChanged(node.record.id, now);
+    }
+    // A node that runs what this controller last saw it ack keeps it; otherwise (a restart on
+    // either side) what it runs is unknown and it gets its whole view.
+    if (hello.last_acked_version() == 0 ||
+        hello.last_acked_version() != node.record.acked_version) {
+      node.acked_view.clear();
+      node.acked_dir = 0;
+    }
+    node.record.acked_version = hello.last_acked_version();
+    node.inflight = 0;
+    node.sink = std::move(sink);
+    session = node.session = next_session_++;
+    ++connected_;
+    unsaved_.insert(node.record.id);
+    if (!node.queued) {
+      node.queued = true;
+      connect_queue_.push_back(node.record.id);
+    }
+    Emit(v1::FleetEvent::KIND_CONNECTED, node.record.id,
+         absl::StrCat("software ", hello.software_version(), ", ", node.record.endpoints.size(),
+                      " endpoint(s)"));
+    ReportGauges();
+  }
+  if (replaced) replaced->Close(absl::AbortedError("replaced by a newer session of the same node"));
+  RunCallbacks(callbacks);
+  Wake();
+  return session;
+}
+
+absl::Status Fleet::OnMessage(const std::string& node_id, uint64_t session,
+                              const v1::NodeMessage& m) {
+  std::vector<Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end() || it->second->session != session || !it->second->connected()) {
+      return absl::AbortedError("session is no longer current");
+    }
+    NodeState& node = *it->second;
+    const absl::Time now = clock_.Now();
+    node.record.last_seen_unix_ms = absl::ToUnixMillis(now);
+    switch (m.kind_case()) {
+      case v1::NodeMessage::kHello:
+        return absl::FailedPreconditionError("hello sent twice");
+      case v1::NodeMessage::kAck:
+        HandleAck(node, m.ack().version(), now);
+        break;
+      case v1::NodeMessage::kNack:
+        HandleNack(node, m.nack(), now);
+        break;
+      case v1::NodeMessage::kMetrics:
+        HandleMetrics(node, m.metrics());
+        break;
+      case v1::NodeMessage::kCommandResult: {
+        auto c = commands_.find(m.command_result().id());
+        if (c == commands_.end() || c->second.node_id != node_id) break;  // late: timed out
+        auto done = std::move(c->second.done);
+        commands_.erase(c);
+        callbacks.push_back([done = std::move(done), r = m.command_result()] { done(r); });
+        break;
+      }
+      case v1::NodeMessage::KIND_NOT_SET:
+        return absl::InvalidArgumentError("empty message");
+    }
+  }
+  RunCallbacks(callbacks);
+  return absl::OkStatus();
+}
+
+void Fleet::Disconnect(const std::string& node_id, uint64_t session) {
+  std::vector<Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end() || it->second->session != session || !it->second->connected()) return;
+    NodeState& node = *it->second;
+    node.sink = nullptr;
+    node.inflight = 0;
+    node.report = nullptr;
+    --connected_;
+    node.record.last_seen_unix_ms = absl::ToUnixMillis(clock_.Now());
+    unsaved_.insert(node_id);
+    for (auto c = commands_.begin(); c != commands_.end();) {
+      if (c->second.node_id == node_id && c->second.session == session) {
+        auto done = std::move(c->second.done);
+        callbacks.push_back([done = std::move(done)] {
+          done(absl::UnavailableError("the node disconnected before answering"));
+        });
+        c = commands_.erase(c);
+      } else {
+        ++c;
+      }
+    }
+    Emit(v1::FleetEvent::KIND_DISCONNECTED, node_id, "session ended");
+    ReportGauges();
+  }
+  RunCallbacks(callbacks);
+}
+
+void Fleet::HandleAck(NodeState& node, uint64_t version, absl::Time now) {
+  if (version == 0 || version != node.inflight) return;  // not the push in flight: ignore
+  if (observer_) observer_->OnAck(now - node.inflight_at);
+  node.acked_view = std::move(node.inflight_view);
+  node.acked_dir = node.inflight_dir;
+  node.record.acked_version = version;
+  node.inflight = 0;
+  unsaved_.insert(node.record.id);
+  Emit(v1::FleetEvent::KIND_ACKED, node.record.id, absl::StrCat("version ", version), version);
+  PushIfNeeded(node, now);  // what changed while it was in flight
+}
+
+void Fleet::HandleNack(NodeState& node, const v1::Nack& nack, absl::Time now) {
+  if (nack.version() == 0 || nack.version() != node.inflight) return;
+  std::vector<std::string> errors;
+  bool directory_only = nack.errors_size() > 0;
+  for (const v1::SettingsIssue& e : nack.errors()) {
+    errors.push_back(e.path().empty() ? e.message() : absl::StrCat(e.path(), ": ", e.message()));
+    if (e.path() != "peers") directory_only = false;
+  }
+  ++node.nacks;
+  if (observer_) observer_->OnNack();
+  node.record.nacked_version = nack.version();
+  node.record.last_nack_error = absl::StrJoin(errors, "; ");
+  node.inflight = 0;
+  unsaved_.insert(node.record.id);
+  Emit(v1::FleetEvent::KIND_NACKED, node.record.id, node.record.last_nack_error, nack.version());
+  if (directory_only) {
+    // The node does not hold the directory the delta was made against: send it whole.
+    node.acked_dir = 0;
+    PushIfNeeded(node, now);
+  } else {
+    node.nacked_view = std::move(node.inflight_view);
+  }
+}
+
+void Fleet::HandleMetrics(NodeState& node, const v1::MetricsReport& report) {
+  for (const v1::Bond& b : report.bonds()) {
+    const std::string& peer = b.summary().peer();
+    auto [it, inserted] = node.failovers.try_emplace(peer, b.failovers());
+    if (!inserted && b.failovers() > it->second) {
+      std::string active = "none";
+      for (const v1::Path& p : b.paths()) {
+        if (p.active() || (p.bonded() && !b.has_active_path())) {
+          active = absl::StrCat(p.interface(), "/", p.remote_endpoint());
+          break;
+        }
+      }
+      Emit(v1::FleetEvent::KIND_FAILOVER, node.record.id,
+           absl::StrCat("bond to ", peer, ": ", b.failovers() - it->second, " failover(s), now on ",
+                        active),
+           0, peer);
+    }
+    it->second = b.failovers();
+  }
+  node.report = std::make_shared<const v1::MetricsReport>(report);
+}
+
+// --- pushes ---
+
+void Fleet::DirectoryChanged(const std::string& id, absl::Time now) {
+  NodeState& node = *nodes_.at(id);
+  if (node.changed != 0) changes_.erase(node.changed);
+  node.changed = ++dir_revision_;
+  changes_[node.changed] = id;
+  if (node.overlay.empty()) return;  // not in anyone's directory yet
+  for (auto& [other, state] : nodes_) {
+    if (other != id && state->connected()) dirty_.insert(other);
+  }
+  if (!first_change_) first_change_ = now;
+  last_change_ = now;
+}
+
+void Fleet::MarkAllDirty(absl::Time now) {
+  for (auto& [id, state] : nodes_) {
+    if (state->connected()) dirty_.insert(id);
+  }
+  if (!first_change_) first_change_ = now;
+  last_change_ = now;
+}
+
+v1::PeerEntry Fleet::EntryFor(const NodeState& node) const {
+  v1::PeerEntry e;
+  e.set_id(node.record.id);
+  e.set_public_key(node.record.public_key);
+  e.set_overlay_address(node.overlay);
+  for (const std::string& ep : node.record.endpoints) e.add_endpoints(ep);
+  return e;
+}
+
+std::string Fleet::OverlayWithPrefix(const std::string& ip) const {
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(options_.overlay_prefix, absl::MaxSplits('/', 1));
+  return absl::StrCat(ip, "/", parts.second);
+}
+
+absl::StatusOr<uint64_t> Fleet::NextVersion() {
+  if (next_version_ >= version_limit_) {
+    FB_ASSIGN_OR_RETURN(uint64_t first, store_.ReserveVersions(kVersionBlock));
+    next_version_ = first;
+    version_limit_ = first + kVersionBlock;
+  }
+  return next_version_++;
+}
+
+void Fleet::PushIfNeeded(NodeState& node, absl::Time now) {
+  if (!node.connected() || node.inflight != 0 || node.overlay.empty()) return;
+  v1::ConfigPush push;
+  *push.mutable_settings() = SettingsForNode(settings_.scopes, node.record.labels);
+  push.set_overlay_address(OverlayWithPrefix(node.overlay));
+  push.set_metrics_interval_ms(options_.metrics_interval_ms);
+  // The view without the directory: what a NACK refuses and an ACK confirms.
+  std::string view;
+  push.SerializeToString(&view);
+
+  // The directory: whole, or what changed since the revision the node holds.
+  const bool known = node.acked_dir != 0 && !node.acked_view.empty();
+  size_t changed = 0;
+  if (known) {
+    for (auto it = changes_.upper_bound(node.acked_dir); it != changes_.end(); ++it) {
+      if (it->second != node.record.id && !nodes_.at(it->second)->overlay.empty()) ++changed;
+    }
+    for (const auto& [id, rev] : tombstones_) {
+      if (rev > node.acked_dir) ++changed;
+    }
+  }
+  const bool view_changed = view != node.acked_view;
+  if (known && !view_changed && changed == 0) return;  // nothing it sees changed
+  // A view the node refused is not sent again, not even with a newer directory: the node keeps
+  // its last good push until the settings change (its NACK shows in `nodes` and the events).
+  if (view == node.nacked_view) return;
+
+  absl::StatusOr<uint64_t> version = NextVersion();
+  if (!version.ok()) {
+    // The store failed: try again on a later change (the node keeps running on what it has).
+    dirty_.insert(node.record.id);
+    if (!first_change_) first_change_ = now;
+    last_change_ = now;
+    return;
+  }
+  push.set_version(*version);
+  if (!known || changed > nodes_.size() / 2) {
+    push.set_peers_mode(v1::ConfigPush::PEERS_FULL);
+    for (const auto& [id, other] : nodes_) {
+      if (id != node.record.id && !other->overlay.empty()) *push.add_peers() = EntryFor(*other);
+    }
+  } else {
+    push.set_base_version(node.record.acked_version);
+    push.set_peers_mode(changed == 0 ? v1::ConfigPush::PEERS_UNCHANGED
+                                     : v1::ConfigPush::PEERS_DELTA);
+    for (auto it = changes_.upper_bound(node.acked_dir); it != changes_.end(); ++it) {
+      const NodeState& other = *nodes_.at(it->second);
+      if (it->second != node.record.id && !other.overlay.empty())
+        *push.add_peers() = EntryFor(other);
+    }
+    for (const auto& [id, rev] : tombstones_) {
+      if (rev > node.acked_dir) push.add_removed_peers(id);
+    }
+  }
+  node.inflight = *version;
+  node.inflight_at = now;
+  node.inflight_view = std::move(view);
+  node.inflight_dir = dir_revision_;
+  node.desired_version = *version;
+  dirty_.erase(node.record.id);
+  v1::ControllerMessage message;
+  *message.mutable_push() = std::move(push);
+  node.sink->Send(message);
+  if (observer_) observer_->OnPush();
+}
+
+absl::Time Fleet::Pump() {
+  std::vector<Callback> callbacks;
+  std::vector<NodeRecord> to_save;
+  absl::Time next;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_.Now();
+    next = now + absl::Seconds(1);
+
+    // First pushes after connect, through the token bucket; leases for them in one transaction.
+    tokens_ =
+        std::min<double>(options_.connect_burst,
+                         tokens_ + absl::ToDoubleSeconds(now - tokens_at_) * options_.connect_rate);
+    tokens_at_ = now;
+    const size_t n = std::min<size_t>(connect_queue_.size(), static_cast<size_t>(tokens_));
+    if (n > 0) {
+      std::vector<std::string> batch(connect_queue_.begin(), connect_queue_.begin() + n);
+      connect_queue_.erase(connect_queue_.begin(), connect_queue_.begin() + n);
+      tokens_ -= n;
+      std::vector<std::string> need_lease;
+      for (const std::string& id : batch) {
+        if (nodes_.at(id)->overlay.empty()) need_lease.push_back(id);
+      }
+      if (!need_lease.empty()) {
+        absl::StatusOr<std::map<std::string, std::string>> leases =
+            store_.LeaseOverlays(options_.overlay_prefix, need_lease);
+        if (leases.ok()) {
+          for (const auto& [id, ip] : *leases) {
+            nodes_.at(id)->overlay = ip;
+            DirectoryChanged(id, now);
+          }
+        } else {
+          for (const std::string& id : need_lease) {
+            Emit(v1::FleetEvent::KIND_NACKED, id,
+                 absl::StrCat("no overlay address: ", leases.status().message()));
+          }
+        }
+      }
+      for (const std::string& id : batch) {
+        NodeState& node = *nodes_.at(id);
+        node.queued = false;
+        PushIfNeeded(node, now);
+      }
+    }
+    if (!connect_queue_.empty()) {
+      next = std::min(next, now + absl::Seconds(1.0 / std::max(1.0, options_.connect_rate)));
+    }
+
+    // Debounced pushes.
+    if (first_change_) {
+      absl::Time due =
+          std::min(last_change_ + options_.debounce, *first_change_ + options_.max_delay);
+      if (now >= due) {
+        std::set<std::string> dirty = std::move(dirty_);
+        dirty_.clear();
+        first_change_.reset();
+        for (const std::string& id : dirty) {
+          auto it = nodes_.find(id);
+          if (it != nodes_.end() && !it->second->queued) PushIfNeeded(*it->second, now);
+        }
+        if (!dirty_.empty() && !first_change_) first_change_ = now;  // a store failure re-queued
+      } else {
+        next = std::min(next, due);
+      }
+    }
+
+    // Pushes never answered: forget them, so that later changes go out.
+    for (auto& [id, node] : nodes_) {
+      if (node->inflight != 0 && now - node->inflight_at >= kPushTimeout) {
+        node->inflight = 0;
+        dirty_.insert(id);
+        if (!first_change_) first_change_ = now;
+        last_change_ = now;
+      }
+    }
+
+    // Commands past their deadline.
+    for (auto c = commands_.begin(); c != commands_.end();) {
+      if (now >= c->second.deadline) {
+        auto done = std::move(c->second.done);
+        std::string id = c->second.node_id;
+        callbacks.push_back([done = std::move(done), id] {
+          done(absl::DeadlineExceededError(absl::StrCat("node ", id, " did not answer in time")));
+        });
+        c = commands_.erase(c);
+      } else {
+        next = std::min(next, c->second.deadline);
+        ++c;
+      }
+    }
+
+    if (now >= next_flush_) {
+      for (const std::string& id : unsaved_) {
+        if (auto it = nodes_.find(id); it != nodes_.end()) to_save.push_back(it->second->record);
+      }
+      unsaved_.clear();
+      next_flush_ = now + options_.registry_flush;
+    }
+    next = std::min(next, next_flush_);
+    ReportGauges();
+  }
+  if (!to_save.empty()) {
+    absl::Status saved = store_.SaveNodes(to_save);
+    if (!saved.ok()) {
+      absl::MutexLock lock(&mu_);
+      for (const NodeRecord& r : to_save) unsaved_.insert(r.id);  // retried at the next flush
+    }
+  }
+  RunCallbacks(callbacks);
+  return next;
+}
+
+void Fleet::Start() {
+  absl::MutexLock lock(&run_mu_);
+  if (running_) return;
+  running_ = true;
+  stop_ = false;
+  thread_ = std::make_unique<std::thread>([this] {
+    while (true) {
+      absl::Time next = Pump();
+      absl::MutexLock l(&run_mu_);
+      if (stop_) break;
+      if (!wake_) run_cv_.WaitWithDeadline(&run_mu_, next);
+      wake_ = false;
+      if (stop_) break;
+    }
+  });
+}
+
+void Fleet::Wake() {
+  absl::MutexLock lock(&run_mu_);
+  wake_ = true;
+  run_cv_.Signal();
+}
+
+void Fleet::Stop() {
+  {
+    absl::MutexLock lock(&run_mu_);
+    if (!running_) return;
+    stop_ = true;
+    run_cv_.Signal();
+  }
+  thread_->join();
+  thread_.reset();
+  {
+    absl::MutexLock lock(&run_mu_);
+    running_ = false;
+  }
+  std::vector<NodeRecord> to_save;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : unsaved_) {
+      if (auto it = nodes_.find(id); it != nodes_.end()) to_save.push_back(it->second->record);
+    }
+    unsaved_.clear();
+  }
+  if (!to_save.empty()) (void)store_.SaveNodes(to_save);
+}
+
+// --- settings ---
+
+Fleet::Settings Fleet::GetSettings() {
+  absl::MutexLock lock(&mu_);
+  return settings_;
+}
+
+std::vector<settings::Issue> Fleet::Validate(const std::string& scope,
+                                             const v1::Settings& document) {
+  std::map<std::string, v1::Settings> scopes;
+  {
+    absl::MutexLock lock(&mu_);
+    scopes = settings_.scopes;
+  }
+  scopes[scope] = document;
+  return ValidateDocuments(scopes);
+}
+
+absl::StatusOr<uint64_t> Fleet::ReplaceScope(const std::string& scope, const v1::Settings& document,
+                                             uint64_t expected_version, const std::string& author,
+                                             std::vector<settings::Issue>* issues) {
+  return EditScope(
+      scope, expected_version, author,
+      [&](v1::Settings& doc) {
+        doc = document;
+        return absl::OkStatus();
+      },
+      issues);
+}
+
+absl::StatusOr<uint64_t> Fleet::EditScope(const std::string& scope, uint64_t expected_version,
+                                          const std::string& author,
+                                          const std::function<absl::Status(v1::Settings&)>& edit,
+                                          std::vector<settings::Issue>* issues) {
+  uint64_t version = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (expected_version != 0 && expected_version != settings_.version) {
+      return absl::AbortedError(
+          absl::StrCat("settings are at version ", settings_.version, ", not ", expected_version));
+    }
+    std::map<std::string, v1::Settings> scopes = settings_.scopes;
+    v1::Settings& doc = scopes[scope];
+    FB_RETURN_IF_ERROR(edit(doc));
+    const bool remove = !scope.empty() && doc.ByteSizeLong() == 0;
+    if (remove) scopes.erase(scope);
+    std::vector<settings::Issue> found = ValidateDocuments(scopes);
+    if (issues != nullptr) *issues = found;
+    if (settings::HasErrors(found)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("settings refused, nothing stored: ", IssuesMessage(found)));
+    }
+    std::optional<v1::Settings> stored;
+    if (!remove) stored = scopes.at(scope);
+    FB_ASSIGN_OR_RETURN(version, store_.PutSettings(scope, stored, settings_.version, author));
+    settings_.version = version;
+    settings_.scopes = std::move(scopes);
+    const absl::Time now = clock_.Now();
+    MarkAllDirty(now);
+    Emit(v1::FleetEvent::KIND_SETTINGS_CHANGED, "",
+         absl::StrCat(scope.empty() ? "fleet-wide" : absl::StrCat("scope ", scope),
+                      remove ? " removed" : " document changed",
+                      author.empty() ? "" : absl::StrCat(" by ", author)),
+         version);
+    if (observer_) observer_->OnSettingsVersion(version);
+  }
+  Wake();
+  return version;
+}
+
+// --- nodes ---
+
+NodeSnapshot Fleet::SnapshotOf(const NodeState& node) const {
+  NodeSnapshot s;
+  s.record = node.record;
+  s.overlay = node.overlay;
+  s.connected = node.connected();
+  s.desired_version = node.desired_version != 0 ? node.desired_version : node.record.acked_version;
+  s.report = node.report;
+  s.nacks = node.nacks;
+  return s;
+}
+
+std::vector<NodeSnapshot> Fleet::Nodes(const LabelSelector& selector) {
+  absl::MutexLock lock(&mu_);
+  std::vector<NodeSnapshot> out;
+  out.reserve(nodes_.size());
+  for (const auto& [id, node] : nodes_) {
+    if (selector.Matches(node->record.labels)) out.push_back(SnapshotOf(*node));
+  }
+  return out;
+}
+
+absl::StatusOr<NodeSnapshot> Fleet::Node(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) {
+    return absl::NotFoundError(absl::StrCat("no node ", id, " in the fleet"));
+  }
+  return SnapshotOf(*it->second);
+}
+
+void Fleet::SendCommand(const std::string& node_id, v1::Command command,
+                        std::function<void(absl::StatusOr<v1::CommandResult>)> done) {
+  absl::Status refused;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = nodes_.find(node_id);
+    if (it == nodes_.end()) {
+      refused = absl::NotFoundError(absl::StrCat("no node ", node_id, " in the fleet"));
+    } else if (!it->second->connected()) {
+      refused = absl::UnavailableError(
+          absl::StrCat("node ", node_id, " is not connected to the controller (last seen ",
+                       absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                                        absl::FromUnixMillis(it->second->record.last_seen_unix_ms),
+                                        absl::UTCTimeZone()),
+                       ")"));
+    } else {
+      const uint64_t id = next_command_++;
+      command.set_id(id);
+      commands_[id] = PendingCommand{node_id, it->second->session,
+                                     clock_.Now() + options_.command_timeout, std::move(done)};
+      v1::ControllerMessage message;
+      *message.mutable_command() = std::move(command);
+      it->second->sink->Send(message);
+    }
+  }
+  if (!refused.ok()) {
+    done(refused);
+    return;
+  }
+  Wake();
+}
+
+// --- events ---
+
+std::shared_ptr<Fleet::EventQueue> Fleet::Watch(const std::string& node_id) {
+  auto queue = std::make_shared<EventQueue>(node_id, options_.event_backlog);
+  absl::MutexLock lock(&mu_);
+  std::erase_if(watchers_, [](const std::weak_ptr<EventQueue>& w) { return w.expired(); });
+  watchers_.push_back(queue);
+  return queue;
+}
+
+void Fleet::Emit(v1::FleetEvent::Kind kind, const std::string& node_id, std::string detail,
+                 uint64_t version, std::string peer) {
+  if (watchers_.empty()) return;
+  v1::FleetEvent event;
+  event.set_unix_time_ms(absl::ToUnixMillis(clock_.Now()));
+  event.set_node_id(node_id);
+  event.set_kind(kind);
+  event.set_detail(std::move(detail));
+  event.set_version(version);
+  event.set_peer(std::move(peer));
+  bool expired = false;
+  for (const std::weak_ptr<EventQueue>& w : watchers_) {
+    std::shared_ptr<EventQueue> q = w.lock();
+    if (!q) {
+      expired = true;
+      continue;
+    }
+    if (q->node_id_.empty() || q->node_id_ == node_id) q->Push(event);
+  }
+  if (expired) {
+    std::erase_if(watchers_, [](const std::weak_ptr<EventQueue>& w) { return w.expired(); });
+  }
+}
+
+void Fleet::EventQueue::Push(const v1::FleetEvent& event) {
+  absl::MutexLock lock(&mu_);
+  if (events_.size() >= limit_) {
+    events_.pop_front();
+    ++dropped_;
+  }
+  events_.push_back(event);
+}
+
+std::optional<v1::FleetEvent> Fleet::EventQueue::Next(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !events_.empty(); };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) return std::nullopt;
+  v1::FleetEvent e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+uint64_t Fleet::EventQueue::dropped() const {
+  absl::MutexLock lock(&mu_);
+  return dropped_;
+}
+
+void Fleet::ReportGauges() {
+  if (observer_ == nullptr) return;
+  observer_->OnSessions(connected_);
+  observer_->OnPendingPushes(static_cast<int64_t>(dirty_.size() + connect_queue_.size()));
+}
+
+void Fleet::RunCallbacks(std::vector<Callback>& callbacks) {
+  for (Callback& c : callbacks) c();
+  callbacks.clear();
+}
+
+}  // namespace fleetbond::controller
