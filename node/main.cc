@@ -1,12 +1,16 @@
 // fleetbond-node: the per-host daemon. Bonds this host's links to every peer and forwards the
 // overlay's IP packets over them (node/daemon/data_plane.h).
+#include <grpcpp/grpcpp.h>
 #include <prometheus/exposer.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,6 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "node/agent/agent.h"
+#include "node/agent/hello.h"
 #include "node/api/api_server.h"
 #include "node/api/node_backend.h"
 #include "node/api/node_service.h"
@@ -25,6 +31,8 @@
 #include "shared/settings/config_check.h"
 #include "shared/settings/local_conf_loader.h"
 #include "shared/settings/settings_issue.h"
+#include "shared/status_macros.h"
+#include "shared/tls/credentials.h"
 
 ABSL_FLAG(std::string, home, "/var/lib/fleetbond",
           "Home directory: identity, local.conf and persisted state live here.");
@@ -42,6 +50,20 @@ ABSL_FLAG(std::string, api, "127.0.0.1:9801",
           "socket only its owner can use). Empty: no API.");
 ABSL_FLAG(std::string, metrics_listen, "",
           "Serve this node's Prometheus metrics on HOST:PORT (/metrics). Empty (default): off.");
+ABSL_FLAG(std::string, controller, "",
+          "Join the fleet controller at HOST:PORT: it pushes the settings, overlay address and "
+          "peers (local.conf then supplies only this host's links; see docs/agent.md).");
+ABSL_FLAG(std::vector<std::string>, label, {},
+          "key=value labels this node reports to its controller; repeat the flag or give a "
+          "comma list (--label site=fra1,rack=r12).");
+ABSL_FLAG(std::string, controller_ca, "",
+          "CA certificate (PEM) that the controller's must chain to.");
+ABSL_FLAG(std::string, controller_cert, "",
+          "This node's client certificate (PEM) for the controller.");
+ABSL_FLAG(std::string, controller_key, "", "The private key (PEM) of --controller-cert.");
+ABSL_FLAG(bool, insecure, false,
+          "With --controller and no TLS flags: talk to the controller in plaintext (a trusted "
+          "network only).");
 
 namespace {
 
@@ -99,7 +121,221 @@ void PersistState(const std::string& home, fleetbond::daemon::DataPlane& dp) {
   }
 }
 
-int Run(const std::string& home) {
+absl::StatusOr<fleetbond::daemon::DataPlane::Options> DataPlaneOptions() {
+  fleetbond::daemon::DataPlane::Options options;
+  options.tun_name = absl::GetFlag(FLAGS_tun);
+  const int32_t port = absl::GetFlag(FLAGS_port);
+  if (port <= 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--port must be 1 to 65535, got ", port));
+  }
+  options.port = static_cast<uint16_t>(port);
+  return options;
+}
+
+// Serve runs the local API and the exporter around the data plane until it stops. `agent`, when
+// set, is the controller session, started once the rest is up and stopped first.
+int Serve(const std::string& home, fleetbond::daemon::DataPlane& dp,
+          fleetbond::api::NodeBackend& backend, fleetbond::api::NodeFacts facts,
+          fleetbond::settings::Source source, std::vector<Issue> warnings,
+          fleetbond::agent::ControllerAgent* agent) {
+  facts.port = dp.port();
+  facts.tun = dp.tun().name();
+  facts.mtu = dp.tun().mtu();
+
+  // The API, the exporter and the agent run on threads of their own, created here: they inherit
+  // the signal mask DataPlane::Create set, so SIGTERM and SIGINT still reach Run's signalfd only.
+  fleetbond::api::NodeServiceImpl service(backend, std::move(facts), source, std::move(warnings));
+  std::unique_ptr<fleetbond::api::ApiServer> api;
+  const std::string api_address = absl::GetFlag(FLAGS_api);
+  if (!api_address.empty()) {
+    absl::StatusOr<std::unique_ptr<fleetbond::api::ApiServer>> started =
+        fleetbond::api::ApiServer::Start(api_address, {&service});
+    if (!started.ok()) {
+      std::cerr << "fleetbond-node: " << started.status().message() << "\n";
+      return 1;
+    }
+    api = *std::move(started);
+    std::cerr << "fleetbond-node: API on " << api_address << "\n";
+  }
+  std::unique_ptr<prometheus::Exposer> exposer;
+  auto metrics = std::make_shared<fleetbond::metrics::NodeMetrics>(backend, dp.id().ToString());
+  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_listen);
+  if (!metrics_address.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(metrics_address);
+    } catch (const std::exception& e) {  // CivetException: the address cannot be bound
+      std::cerr << "fleetbond-node: cannot serve metrics on " << metrics_address << ": " << e.what()
+                << "\n";
+      return 1;
+    }
+    exposer->RegisterCollectable(metrics);
+    std::cerr << "fleetbond-node: metrics on http://" << metrics_address << "/metrics\n";
+  }
+  if (agent != nullptr) agent->Start();
+
+  absl::Status run = dp.Run();
+  if (agent != nullptr) agent->Stop();
+  service.Stop();
+  if (api) api->Shutdown();
+  exposer.reset();
+  PersistState(home, dp);
+  if (!run.ok()) {
+    std::cerr << "fleetbond-node: " << run.message() << "\n";
+    return 1;
+  }
+  std::cerr << "fleetbond-node: stopped\n";
+  return 0;
+}
+
+// CheckControllerFlags refuses a --controller without TLS flags or --insecure, or with both.
+absl::Status CheckControllerFlags() {
+  const bool tls = !absl::GetFlag(FLAGS_controller_ca).empty() ||
+                   !absl::GetFlag(FLAGS_controller_cert).empty() ||
+                   !absl::GetFlag(FLAGS_controller_key).empty();
+  const bool insecure = absl::GetFlag(FLAGS_insecure);
+  if (tls && insecure) {
+    return absl::InvalidArgumentError(
+        "--insecure and --controller-ca/--controller-cert/--controller-key exclude each other");
+  }
+  if (!tls && !insecure) {
+    return absl::InvalidArgumentError(
+        "--controller needs TLS (--controller-ca, --controller-cert, --controller-key, as the "
+        "fleet CA issued them) or, on a trusted network only, an explicit --insecure");
+  }
+  return absl::OkStatus();
+}
+
+// ControllerCredentials are the session's channel credentials, or why there are none. Called
+// once the data plane has blocked SIGTERM and SIGINT: gRPC starts threads of its own, which must
+// inherit that mask, or a signal would kill the node instead of stopping it.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ControllerCredentials(
+    const std::string& controller) {
+  const std::string ca = absl::GetFlag(FLAGS_controller_ca);
+  const std::string cert = absl::GetFlag(FLAGS_controller_cert);
+  const std::string key = absl::GetFlag(FLAGS_controller_key);
+  FB_RETURN_IF_ERROR(CheckControllerFlags());
+  if (absl::GetFlag(FLAGS_insecure)) return fleetbond::tls::InsecureClient(controller);
+  return fleetbond::tls::MakeClientCredentials({.ca_file = ca, .cert_file = cert, .key_file = key});
+}
+
+// RunWithController runs a node that joins a controller: local.conf supplies this host's links
+// (and, until the first push, the settings when they are valid alone); the controller the rest.
+int RunWithController(const std::string& home, fleetbond::Identity identity,
+                      const std::string& config_path, const std::string& text,
+                      const std::string& controller, std::map<std::string, std::string> labels) {
+  // Only what the file says by itself must hold (syntax, keys, types); rules between values are
+  // judged on the document merged with the controller's push.
+  fleetbond::settings::ParsedLocalConf parsed = fleetbond::settings::ParseLocalConf(text);
+  for (const Issue& issue : parsed.issues) {
+    std::cerr << "fleetbond-node: " << config_path << ": " << FormatIssue(issue) << "\n";
+  }
+  if (fleetbond::settings::HasErrors(parsed.issues)) {
+    std::cerr << "fleetbond-node: refusing to start with an invalid " << config_path << "\n";
+    return 1;
+  }
+  if (!parsed.conf.overlay.is_null() || !parsed.conf.peers.is_null()) {
+    std::cerr << "fleetbond-node: " << config_path
+              << ": \"overlay\" and \"peers\" are ignored with --controller (the controller "
+                 "assigns them)\n";
+  }
+  // Before the first push: local.conf's settings if they stand alone, else the defaults.
+  fleetbond::settings::LocalConfCheck check = fleetbond::settings::CheckLocalConf(text);
+  fleetbond::settings::Source source = fleetbond::settings::Source::kLocalConf;
+  std::vector<Issue> warnings;
+  if (!check.valid()) {
+    std::cerr << "fleetbond-node: " << config_path
+              << " is not a complete settings document by itself; the built-in defaults apply "
+                 "until the controller's first push\n";
+    check = fleetbond::settings::CheckLocalConf(kEmbeddedDefaults);
+    source = fleetbond::settings::Source::kDefault;
+  }
+  for (const Issue& issue : check.issues) {
+    if (issue.severity == fleetbond::settings::Severity::kWarning) warnings.push_back(issue);
+  }
+  check.conf.overlay = nullptr;
+  check.conf.peers = nullptr;
+  fleetbond::settings::LoadedLocalConf loaded{std::move(check.conf), *std::move(check.resolver),
+                                              warnings};
+
+  absl::StatusOr<fleetbond::daemon::DataPlane::Options> options = DataPlaneOptions();
+  if (!options.ok()) {
+    std::cerr << "fleetbond-node: " << options.status().message() << "\n";
+    return 2;
+  }
+  fleetbond::api::NodeFacts facts;
+  facts.id = identity.id().ToString();
+  facts.public_key = fleetbond::EncodePublicKey(identity.public_key());
+  facts.version = FLEETBOND_VERSION;
+  fleetbond::agent::AgentOptions agent_options;
+  agent_options.controller = controller;
+  agent_options.home = home;
+  agent_options.hello = {.id = identity.id(),
+                         .public_key = identity.public_key(),
+                         .software_version = FLEETBOND_VERSION,
+                         .port = options->port,
+                         .tun = options->tun_name,
+                         .labels = std::move(labels)};
+
+  // No overlay and no peers yet: the saved push or the controller brings them.
+  absl::StatusOr<std::unique_ptr<fleetbond::daemon::DataPlane>> dp =
+      fleetbond::daemon::DataPlane::Create(*options, std::move(identity), std::move(loaded), {},
+                                           fleetbond::SystemClock::Get());
+  if (!dp.ok()) {
+    std::cerr << "fleetbond-node: cannot start: " << dp.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      ControllerCredentials(controller);
+  if (!credentials.ok()) {
+    std::cerr << "fleetbond-node: " << credentials.status().message() << "\n";
+    return 2;
+  }
+  agent_options.credentials = *std::move(credentials);
+  fleetbond::api::DataPlaneBackend data_plane(**dp);
+  fleetbond::agent::DataPlaneControl control(**dp);
+  fleetbond::agent::ControllerAgent agent(std::move(agent_options), std::move(parsed.conf),
+                                          data_plane, control, fleetbond::SystemClock::Get());
+  agent.RestoreSavedPush();
+  fleetbond::agent::ControllerModeBackend backend(data_plane, agent);
+  std::cerr << "fleetbond-node: joining the controller at " << controller << "\n";
+  return Serve(home, **dp, backend, std::move(facts), source, std::move(warnings), &agent);
+}
+
+// RepeatedFlag gathers every value of a flag: absl keeps only the last occurrence of a flag, and
+// the flag may be repeated.
+std::vector<std::string> RepeatedFlag(int argc, char** argv, const std::string& name) {
+  std::vector<std::string> values;
+  const std::string with_value = "--" + name + "=";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.rfind(with_value, 0) == 0) {
+      values.push_back(arg.substr(with_value.size()));
+    } else if (arg == "--" + name && i + 1 < argc) {
+      values.push_back(argv[++i]);
+    }
+  }
+  return values;
+}
+
+int Run(const std::string& home, const std::vector<std::string>& label_values) {
+  const std::string controller = absl::GetFlag(FLAGS_controller);
+  std::map<std::string, std::string> labels;
+  if (!controller.empty()) {
+    absl::Status flags = CheckControllerFlags();
+    if (!flags.ok()) {
+      std::cerr << "fleetbond-node: " << flags.message() << "\n";
+      return 2;
+    }
+    absl::StatusOr<std::map<std::string, std::string>> parsed =
+        fleetbond::agent::ParseLabels(label_values);
+    if (!parsed.ok()) {
+      std::cerr << "fleetbond-node: " << parsed.status().message() << "\n";
+      return 2;
+    }
+    labels = *std::move(parsed);
+  }
+
   bool created = false;
   absl::StatusOr<fleetbond::Identity> identity = fleetbond::Identity::LoadOrCreate(home, &created);
   if (!identity.ok()) {
@@ -115,8 +351,10 @@ int Run(const std::string& home) {
   struct stat st;
   if (!explicit_config && stat(config_path.c_str(), &st) != 0) {
     std::cerr << "fleetbond-node: no " << config_path
-              << "; running on the embedded defaults (active-backup, no static peers)\n";
-    text = kEmbeddedDefaults;
+              << (controller.empty() ? "; running on the embedded defaults (active-backup, no "
+                                       "static peers)\n"
+                                     : "; every setting will come from the controller\n");
+    text = controller.empty() ? kEmbeddedDefaults : R"({"settings": {}})";
   } else {
     absl::StatusOr<std::string> read = fleetbond::settings::ReadLocalConfFile(config_path);
     if (!read.ok()) {
@@ -124,6 +362,11 @@ int Run(const std::string& home) {
       return 2;
     }
     text = *std::move(read);
+  }
+
+  if (!controller.empty()) {
+    return RunWithController(home, *std::move(identity), config_path, text, controller,
+                             std::move(labels));
   }
 
   fleetbond::settings::LocalConfCheck check = fleetbond::settings::CheckLocalConf(text);
@@ -151,69 +394,22 @@ int Run(const std::string& home) {
   facts.peers = standalone.config.peers;
   fleetbond::settings::LoadedLocalConf loaded{std::move(check.conf), *std::move(check.resolver),
                                               warnings};
-  fleetbond::daemon::DataPlane::Options options;
-  options.tun_name = absl::GetFlag(FLAGS_tun);
-  const int32_t port = absl::GetFlag(FLAGS_port);
-  if (port <= 0 || port > 65535) {
-    std::cerr << "fleetbond-node: --port must be 1 to 65535, got " << port << "\n";
+  absl::StatusOr<fleetbond::daemon::DataPlane::Options> options = DataPlaneOptions();
+  if (!options.ok()) {
+    std::cerr << "fleetbond-node: " << options.status().message() << "\n";
     return 2;
   }
-  options.port = static_cast<uint16_t>(port);
   absl::StatusOr<std::unique_ptr<fleetbond::daemon::DataPlane>> dp =
-      fleetbond::daemon::DataPlane::Create(options, *std::move(identity), std::move(loaded),
+      fleetbond::daemon::DataPlane::Create(*options, *std::move(identity), std::move(loaded),
                                            std::move(standalone.config),
                                            fleetbond::SystemClock::Get());
   if (!dp.ok()) {
     std::cerr << "fleetbond-node: cannot start: " << dp.status().message() << "\n";
     return 1;
   }
-  facts.port = (*dp)->port();
-  facts.tun = (*dp)->tun().name();
-  facts.mtu = (*dp)->tun().mtu();
-
-  // The API and the exporter run on threads of their own, created here: they inherit the signal
-  // mask DataPlane::Create set, so SIGTERM and SIGINT still reach Run's signalfd only.
   fleetbond::api::DataPlaneBackend backend(**dp);
-  fleetbond::api::NodeServiceImpl service(backend, std::move(facts),
-                                          fleetbond::settings::Source::kLocalConf, warnings);
-  std::unique_ptr<fleetbond::api::ApiServer> api;
-  const std::string api_address = absl::GetFlag(FLAGS_api);
-  if (!api_address.empty()) {
-    absl::StatusOr<std::unique_ptr<fleetbond::api::ApiServer>> started =
-        fleetbond::api::ApiServer::Start(api_address, {&service});
-    if (!started.ok()) {
-      std::cerr << "fleetbond-node: " << started.status().message() << "\n";
-      return 1;
-    }
-    api = *std::move(started);
-    std::cerr << "fleetbond-node: API on " << api_address << "\n";
-  }
-  std::unique_ptr<prometheus::Exposer> exposer;
-  auto metrics = std::make_shared<fleetbond::metrics::NodeMetrics>(backend, (*dp)->id().ToString());
-  const std::string metrics_address = absl::GetFlag(FLAGS_metrics_listen);
-  if (!metrics_address.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(metrics_address);
-    } catch (const std::exception& e) {  // CivetException: the address cannot be bound
-      std::cerr << "fleetbond-node: cannot serve metrics on " << metrics_address << ": " << e.what()
-                << "\n";
-      return 1;
-    }
-    exposer->RegisterCollectable(metrics);
-    std::cerr << "fleetbond-node: metrics on http://" << metrics_address << "/metrics\n";
-  }
-
-  absl::Status run = (*dp)->Run();
-  service.Stop();
-  if (api) api->Shutdown();
-  exposer.reset();
-  PersistState(home, **dp);
-  if (!run.ok()) {
-    std::cerr << "fleetbond-node: " << run.message() << "\n";
-    return 1;
-  }
-  std::cerr << "fleetbond-node: stopped\n";
-  return 0;
+  return Serve(home, **dp, backend, std::move(facts), fleetbond::settings::Source::kLocalConf,
+               warnings, nullptr);
 }
 
 }  // namespace
@@ -223,8 +419,11 @@ int main(int argc, char** argv) {
       "fleetbond-node: multipath bonding daemon.\n"
       "  fleetbond-node --home DIR --init            create the identity, print id and key\n"
       "  fleetbond-node --home DIR [--config FILE]   run (needs CAP_NET_ADMIN)\n"
+      "  fleetbond-node --home DIR --controller HOST:PORT (--insecure | --controller-ca ...)\n"
+      "                 [--label k=v ...]            join a fleet controller (docs/agent.md)\n"
       "  fleetbond-node --check-config FILE [-j]     validate a local.conf");
   fleetbond::AcceptDashedFlags(argc, argv);
+  const std::vector<std::string> labels = RepeatedFlag(argc, argv, "label");
   absl::ParseCommandLine(argc, argv);
   const std::string check = absl::GetFlag(FLAGS_check_config);
   if (!check.empty()) {
@@ -233,5 +432,5 @@ int main(int argc, char** argv) {
   }
   const std::string home = absl::GetFlag(FLAGS_home);
   if (absl::GetFlag(FLAGS_init)) return Init(home);
-  return Run(home);
+  return Run(home, labels);
 }

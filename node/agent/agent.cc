@@ -17,9 +17,9 @@ std::ostream& Log() { return std::cerr << "fleetbond-node: controller: "; }
 
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
-// How long one dial may take before it counts as a failed attempt; Stop is checked between.
+// How long one dial may take before it counts as a failed attempt; Stop is checked every step.
+constexpr absl::Duration kDialTimeout = absl::Seconds(10);
 constexpr absl::Duration kDialStep = absl::Seconds(1);
-constexpr int kDialSteps = 10;
 
 }  // namespace
 
@@ -106,11 +106,18 @@ void ControllerAgent::Run() {
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     std::shared_ptr<grpc::Channel> channel =
         grpc::CreateCustomChannel(options_.controller, options_.credentials, args);
-    bool dialed = false;
-    for (int i = 0; i < kDialSteps && !stop_.HasBeenNotified() && !dialed; ++i) {
-      dialed = channel->WaitForConnected(std::chrono::system_clock::now() +
-                                         absl::ToChronoMilliseconds(kDialStep));
+    // One connection attempt: a refused or failed one ends it at once (TRANSIENT_FAILURE), so
+    // that our backoff, not gRPC's, decides when to try again; a silent one ends after
+    // kDialTimeout. Stop is checked every kDialStep.
+    const absl::Time give_up = absl::Now() + kDialTimeout;
+    grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+    while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
+           state != GRPC_CHANNEL_SHUTDOWN && !stop_.HasBeenNotified() && absl::Now() < give_up) {
+      channel->WaitForStateChange(
+          state, std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kDialStep));
+      state = channel->GetState(/*try_to_connect=*/true);
     }
+    const bool dialed = state == GRPC_CHANNEL_READY;
     if (stop_.HasBeenNotified()) break;
     if (dialed) {
       std::unique_ptr<v1::NodeSession::Stub> stub = v1::NodeSession::NewStub(channel);
