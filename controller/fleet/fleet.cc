@@ -74,6 +74,7 @@ struct Fleet::NodeState {
   absl::Time inflight_at;
   std::string inflight_view;
   uint64_t inflight_dir = 0;
+  size_t inflight_bytes = 0;
   // A view it refused: not pushed again.
   std::string nacked_view;
 
@@ -185,7 +186,7 @@ absl::StatusOr<uint64_t> Fleet::Connect(const v1::Hello& hello, std::shared_ptr<
       node.acked_dir = 0;
     }
     node.record.acked_version = hello.last_acked_version();
-    node.inflight = 0;
+    EndInflight(node);
     node.sink = std::move(sink);
     session = node.session = next_session_++;
     ++connected_;
@@ -208,6 +209,7 @@ absl::StatusOr<uint64_t> Fleet::Connect(const v1::Hello& hello, std::shared_ptr<
 absl::Status Fleet::OnMessage(const std::string& node_id, uint64_t session,
                               const v1::NodeMessage& m) {
   std::vector<Callback> callbacks;
+  bool wake = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = nodes_.find(node_id);
@@ -222,9 +224,11 @@ absl::Status Fleet::OnMessage(const std::string& node_id, uint64_t session,
         return absl::FailedPreconditionError("hello sent twice");
       case v1::NodeMessage::kAck:
         HandleAck(node, m.ack().version(), now);
+        wake = !waiting_.empty();  // the budget it freed may send a waiting push
         break;
       case v1::NodeMessage::kNack:
         HandleNack(node, m.nack(), now);
+        wake = !waiting_.empty();
         break;
       case v1::NodeMessage::kMetrics:
         HandleMetrics(node, m.metrics());
@@ -242,6 +246,7 @@ absl::Status Fleet::OnMessage(const std::string& node_id, uint64_t session,
     }
   }
   RunCallbacks(callbacks);
+  if (wake) Wake();
   return absl::OkStatus();
 }
 
@@ -253,7 +258,7 @@ void Fleet::Disconnect(const std::string& node_id, uint64_t session) {
     if (it == nodes_.end() || it->second->session != session || !it->second->connected()) return;
     NodeState& node = *it->second;
     node.sink = nullptr;
-    node.inflight = 0;
+    EndInflight(node);
     node.report = nullptr;
     --connected_;
     node.record.last_seen_unix_ms = absl::ToUnixMillis(clock_.Now());
@@ -281,7 +286,7 @@ void Fleet::HandleAck(NodeState& node, uint64_t version, absl::Time now) {
   node.acked_view = std::move(node.inflight_view);
   node.acked_dir = node.inflight_dir;
   node.record.acked_version = version;
-  node.inflight = 0;
+  EndInflight(node);
   unsaved_.insert(node.record.id);
   Emit(v1::FleetEvent::KIND_ACKED, node.record.id, absl::StrCat("version ", version), version);
   PushIfNeeded(node, now);  // what changed while it was in flight
@@ -299,7 +304,7 @@ void Fleet::HandleNack(NodeState& node, const v1::Nack& nack, absl::Time now) {
   if (observer_) observer_->OnNack();
   node.record.nacked_version = nack.version();
   node.record.last_nack_error = absl::StrJoin(errors, "; ");
-  node.inflight = 0;
+  EndInflight(node);
   unsaved_.insert(node.record.id);
   Emit(v1::FleetEvent::KIND_NACKED, node.record.id, node.record.last_nack_error, nack.version());
   if (directory_only) {
@@ -380,8 +385,19 @@ absl::StatusOr<uint64_t> Fleet::NextVersion() {
   return next_version_++;
 }
 
+void Fleet::EndInflight(NodeState& node) {
+  inflight_bytes_ -= node.inflight_bytes;
+  node.inflight_bytes = 0;
+  node.inflight = 0;
+}
+
 void Fleet::PushIfNeeded(NodeState& node, absl::Time now) {
   if (!node.connected() || node.inflight != 0 || node.overlay.empty()) return;
+  if (inflight_bytes_ >= options_.push_budget_bytes) {
+    waiting_.insert(node.record.id);  // Pump sends it when answers free the budget
+    return;
+  }
+  waiting_.erase(node.record.id);
   v1::ConfigPush push;
   *push.mutable_settings() = SettingsForNode(settings_.scopes, node.record.labels);
   push.set_overlay_address(OverlayWithPrefix(node.overlay));
@@ -442,6 +458,8 @@ void Fleet::PushIfNeeded(NodeState& node, absl::Time now) {
   dirty_.erase(node.record.id);
   v1::ControllerMessage message;
   *message.mutable_push() = std::move(push);
+  node.inflight_bytes = message.ByteSizeLong();
+  inflight_bytes_ += node.inflight_bytes;
   node.sink->Send(message);
   if (observer_) observer_->OnPush();
 }
@@ -512,10 +530,22 @@ absl::Time Fleet::Pump() {
       }
     }
 
+    // Pushes that waited for the byte budget, in id order, while it lasts.
+    if (!waiting_.empty()) {
+      std::vector<std::string> waiting(waiting_.begin(), waiting_.end());
+      for (const std::string& id : waiting) {
+        if (inflight_bytes_ >= options_.push_budget_bytes) break;
+        waiting_.erase(id);
+        auto it = nodes_.find(id);
+        if (it != nodes_.end() && !it->second->queued) PushIfNeeded(*it->second, now);
+      }
+      if (!waiting_.empty()) next = std::min(next, now + absl::Milliseconds(50));
+    }
+
     // Pushes never answered: forget them, so that later changes go out.
     for (auto& [id, node] : nodes_) {
       if (node->inflight != 0 && now - node->inflight_at >= kPushTimeout) {
-        node->inflight = 0;
+        EndInflight(*node);
         dirty_.insert(id);
         if (!first_change_) first_change_ = now;
         last_change_ = now;
@@ -799,7 +829,8 @@ uint64_t Fleet::EventQueue::dropped() const {
 void Fleet::ReportGauges() {
   if (observer_ == nullptr) return;
   observer_->OnSessions(connected_);
-  observer_->OnPendingPushes(static_cast<int64_t>(dirty_.size() + connect_queue_.size()));
+  observer_->OnPendingPushes(
+      static_cast<int64_t>(dirty_.size() + connect_queue_.size() + waiting_.size()));
 }
 
 void Fleet::RunCallbacks(std::vector<Callback>& callbacks) {

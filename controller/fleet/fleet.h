@@ -15,6 +15,7 @@
 //   - First pushes after a node connects are not debounced but pass a token bucket
 //     (`connect_rate` per second, `connect_burst`), so a mass reconnect does not stampede.
 //   - One push per node is in flight at a time; what changes meanwhile goes out after its Ack.
+//     Fleet-wide, at most `push_budget_bytes` of pushes are in flight; the rest wait their turn.
 //   - A NACKed view is not pushed again; the next change makes a new view and a new version.
 //   - The directory travels as a delta against the node's acked directory when the controller
 //     knows it (PEERS_UNCHANGED / PEERS_DELTA), else whole.
@@ -79,6 +80,10 @@ struct FleetOptions {
   absl::Duration command_timeout = absl::Seconds(10);
   absl::Duration registry_flush = absl::Seconds(1);
   size_t event_backlog = 1024;  // events kept per watcher before the oldest are dropped
+  // Bytes of pushes sent but not yet answered, fleet-wide. Beyond it, pushes wait for answers:
+  // a mass reconnect of a large fleet (whole directories of N entries to N nodes) cannot then
+  // pile gigabytes into gRPC's send buffers faster than nodes read them.
+  size_t push_budget_bytes = 64 << 20;
 };
 
 // NodeSnapshot is what the operator API shows of one node.
@@ -187,6 +192,8 @@ class Fleet {
   void HandleMetrics(NodeState& node, const v1::MetricsReport& report)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReportGauges() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // EndInflight forgets the node's push in flight (answered, lost or timed out).
+  void EndInflight(NodeState& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   NodeSnapshot SnapshotOf(const NodeState& node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunCallbacks(std::vector<Callback>& callbacks);
 
@@ -220,6 +227,9 @@ class Fleet {
   absl::Time tokens_at_ ABSL_GUARDED_BY(mu_);
   absl::Time next_flush_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> unsaved_ ABSL_GUARDED_BY(mu_);
+  // Bytes of pushes in flight, and the nodes whose push waits for them to be answered.
+  size_t inflight_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<std::string> waiting_ ABSL_GUARDED_BY(mu_);
   // Directory entries by the revision of their last change (each node once).
   std::map<uint64_t, std::string> changes_ ABSL_GUARDED_BY(mu_);
 

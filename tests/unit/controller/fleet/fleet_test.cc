@@ -364,6 +364,34 @@ TEST_F(FleetTest, FirstPushesAfterAMassReconnectAreRateLimited) {
   EXPECT_EQ(pushed(), 0);
 }
 
+TEST_F(FleetTest, PushesBeyondTheByteBudgetWaitForAnswers) {
+  FleetOptions options;
+  options.push_budget_bytes = 1;  // one push in flight fleet-wide
+  Recreate(options);
+  TestNode a = MakeNode("10.0.0.1/9800");
+  TestNode b = MakeNode("10.0.0.2/9800");
+  Connect(a);
+  Connect(b);
+  fleet_->Pump();
+  std::vector<v1::ConfigPush> pa = a.sink->TakePushes();
+  ASSERT_THAT(pa, SizeIs(1));
+  After(absl::Seconds(1));
+  EXPECT_THAT(b.sink->TakePushes(), IsEmpty());  // waits for a's answer
+  Ack(a, pa[0].version());
+  After(absl::Milliseconds(100));
+  std::vector<v1::ConfigPush> pb = b.sink->TakePushes();
+  ASSERT_THAT(pb, SizeIs(1));
+  EXPECT_GT(pb[0].version(), pa[0].version());
+  // A disconnect frees the budget too: b goes away unanswered, and c's push goes out.
+  TestNode c = MakeNode("10.0.0.3/9800");
+  Connect(c);
+  After(absl::Seconds(1));
+  EXPECT_THAT(c.sink->TakePushes(), IsEmpty());
+  fleet_->Disconnect(b.id, b.session);
+  After(absl::Milliseconds(100));
+  EXPECT_THAT(c.sink->TakePushes(), SizeIs(1));
+}
+
 TEST_F(FleetTest, VersionsGrowAcrossAControllerRestartAndReconnectsResync) {
   TestNode a = MakeNode("10.0.0.1/9800");
   Connect(a);

@@ -152,7 +152,9 @@ TEST_F(ServicesTest, ANodeSessionGetsItsPushAcksItAndAnswersARotate) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(offline.error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_THAT(offline.error_message(), HasSubstr("not connected"));
+  // Either it was already gone, or it went while the command was on its way.
+  EXPECT_THAT(offline.error_message(),
+              ::testing::AnyOf(HasSubstr("not connected"), HasSubstr("disconnected before")));
 }
 
 TEST_F(ServicesTest, ASessionMustStartWithAValidHello) {
