@@ -15,6 +15,26 @@ namespace {
 
 std::ostream& Log() { return std::cerr << "fleetbond-node: controller: "; }
 
+// DialError asks gRPC why a channel could not connect: a call on it fails at once with the last
+// connection error (refused, TLS handshake and certificate failures, ...).
+std::string DialError(const std::shared_ptr<grpc::Channel>& channel) {
+  std::unique_ptr<v1::NodeSession::Stub> stub = v1::NodeSession::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  std::unique_ptr<grpc::ClientReaderWriter<v1::NodeMessage, v1::ControllerMessage>> stream =
+      stub->Connect(&context);
+  grpc::Status status = stream->Finish();
+  if (status.ok()) return "no error given";
+  std::string error = status.error_message();
+  // With TLS 1.3 a controller that refuses this node's certificate just closes the connection.
+  if (error.find("Socket closed") != std::string::npos) {
+    error +=
+        " (the controller closed the connection while setting it up: with TLS, check that "
+        "--controller-cert was issued by the fleet CA the controller trusts)";
+  }
+  return error;
+}
+
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 // How long one dial may take before it counts as a failed attempt; Stop is checked every step.
@@ -123,7 +143,7 @@ void ControllerAgent::Run() {
       std::unique_ptr<v1::NodeSession::Stub> stub = v1::NodeSession::NewStub(channel);
       if (Session(*stub)) attempt = 0;
     } else {
-      Log() << "cannot reach " << options_.controller << "\n";
+      Log() << "cannot reach " << options_.controller << ": " << DialError(channel) << "\n";
     }
     const absl::Duration wait = ReconnectDelay(options_.backoff, attempt, gen);
     if (attempt < 62) ++attempt;

@@ -177,10 +177,15 @@ absl::Status DataPlane::AddPeer(const StaticPeer& sp) {
     return absl::Status(keys.status().code(),
                         absl::StrCat("peer ", sp.id.ToString(), ": ", keys.status().message()));
   }
-  absl::StatusOr<transport::PacketCodec> codec = transport::PacketCodec::Create(
-      identity_.id(), sp.id, *keys, transport::InitialSendCounter(absl::Now()));
+  // Nonce counters and bond sequence numbers both start at the wall clock (ns), so a restarted
+  // node's numbers are above its previous run's: the peer's replay window and its duplicate filter
+  // accept the new run at once instead of dropping it until the old high mark is passed.
+  const uint64_t start = transport::InitialSendCounter(absl::Now());
+  absl::StatusOr<transport::PacketCodec> codec =
+      transport::PacketCodec::Create(identity_.id(), sp.id, *keys, start);
   if (!codec.ok()) return codec.status();
   peer->codec.emplace(*std::move(codec));
+  peer->next_bond_seq = start;
   std::optional<ResolvedPolicy> policy = settings_.resolver.ForPeer(sp.id.ToString());
   // A peer with no bonding policy still gets a bond: active-backup over whatever paths exist
   // is "a plain single path" that also survives the loss of one.
