@@ -124,15 +124,22 @@ id1=$(fleet_id 1)
 id2=$(fleet_id 2)
 ctl --node "$id1" bond list
 echo
-echo "== cutting node 1's active link to node 2 while pinging every 20 ms"
 active=$(ctl -j --node "$id1" bond "$id2" show | python3 -c "
 import json, sys
 b = json.load(sys.stdin)
 print(next((p['interface'] for p in b['paths'] if p.get('active')), 'eth0'))")
+# The cut: the switch of node 1's active link fails, so every node loses carrier on it and fails
+# over at once. (Pulling only node 1's cable, rig_link_down 1 K, leaves node 2's switch port up:
+# node 1 moves at once, but node 2 keeps answering over that link until failoverInterval of probe
+# silence has passed, about 500 ms of lost replies. That is the far end's physics.)
+switch_ports() { for ((n = 1; n <= RIG_NODES; n++)); do ip -n "$(rig_sw)" link set "n${n}l${active#eth}" "$1"; done; }
+echo "== the switch of node 1's active link ($active) fails while node 1 pings node 2 every 20 ms"
+echo "   (every node loses carrier on $active; a cable pulled at one end only would be noticed by"
+echo "   the other end after failoverInterval of silence)"
 fleet_exec 1 ping -D -i 0.02 -c 150 "$(fleet_overlay 2)" >"$FLEET_DIR/ping.log" &
 ping_pid=$!
 sleep 1
-rig_link_down 1 "${active#eth}"
+switch_ports down
 wait $ping_pid || true
 tail -2 "$FLEET_DIR/ping.log"
 python3 - "$FLEET_DIR/ping.log" <<'PY'
@@ -143,7 +150,7 @@ print(f"longest gap between replies: {max(gaps) * 1000:.0f} ms" if gaps else "no
 PY
 sleep 1.5  # one metrics report
 ctl --node "$id1" bond "$id2" show
-rig_link_up 1 "${active#eth}"
+switch_ports up
 
 echo
 echo "== the fleet's metrics (Prometheus text), a few of them"

@@ -9,6 +9,9 @@
 #    carrier on node 1, later (restored, then the new active one) dies silently (nft blackhole).
 #    Both directions keep flowing: largest gap between two arrivals < 500 + 300 ms (the margin
 #    covers the monitor tick, scheduling on 2 loaded cores and ASan), >= 85 % of packets arrive.
+#    Carrier loss: the gap is < 250 ms each way, half the failoverInterval, so the move came from
+#    the rtnetlink event and not from probe silence (on a veth pair both ends lose carrier; on a
+#    switch only the end whose cable is pulled does, and the far end needs failoverInterval).
 # 2. active-backup with eth0 primary, linkSelectMethod always, upDelay 1500: eth0 carries the
 #    stream; set down, the stream moves to another link; set up again, eth0 carries < 20 % during
 #    the first second (upDelay not yet over) and > 80 % from upDelay + 1 s on.
@@ -78,6 +81,14 @@ for fault in carrier blackhole; do
   wait $r21 2>/dev/null
   stream_expect "ab-$fault-12" 5001 "active-backup $fault on eth$active, 1->2" 800 0.85
   stream_expect "ab-$fault-21" 5002 "active-backup $fault on eth$active, 2->1" 800 0.85
+  if [[ $fault == carrier ]]; then
+    for dir in "12 5001 1->2" "21 5002 2->1"; do
+      set -- $dir
+      g=$(json "$WORK/ab-carrier-$1.recv" "['$2']['max_gap_ms']")
+      expect "active-backup carrier $3: moved on the carrier event (gap < 250 ms)" \
+        "'$g' != 'None' and float('$g') < 250" "gap $g ms"
+    done
+  fi
   newa=$(argmax $after)
   expect "active-backup $fault: another link carries the stream" \
     "$newa != $active and [$(echo $after | tr ' ' ,)][$newa] >= 0.8*2*$RATE" "tx packets before [$before] after [$after]"
