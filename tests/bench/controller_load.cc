@@ -510,6 +510,9 @@ void Session::OnReadDone(bool ok) {
   }
   if (in_.has_push()) {
     node_.OnPush(*this, in_.push());
+    // A simulated node keeps nothing of the directory; protobuf's Clear would keep its storage
+    // (a whole directory per session: 10,000 x 1.4 MB), so the message is swapped out and freed.
+    v1::ControllerMessage().Swap(&in_);
   } else if (in_.has_command()) {
     node_.OnCommand(*this, in_.command());
   }
