@@ -69,9 +69,14 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
-void SyncDirectory(const std::string& dir) {
+// SyncDirectory makes a rename in `dir` durable.
+absl::Status SyncDirectory(const std::string& dir) {
   Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() >= 0) ::fsync(fd.get());
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+    int err = errno;
+    return ErrnoStatus(err, absl::StrCat("cannot flush directory ", dir, ": ", ErrnoText(err)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -176,7 +181,7 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
     }
   }
   ::unlink(temp.c_str());  // after link(2) the temporary name is redundant; after rename, gone
-  if (status.ok()) SyncDirectory(DirectoryOf(path));
+  if (status.ok()) status = SyncDirectory(DirectoryOf(path));
   return status;
 }
 

@@ -45,7 +45,7 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path, absl::string_
                                           Secrecy secrecy);
 
 // WriteFileAtomically writes `contents` to `path` with exactly `mode` (the umask is not applied)
-// and flushes it to disk.
+// and flushes it to disk: the file (fsync before the rename or link) and its directory (after).
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, mode_t mode,
                                  Replace replace);
 
