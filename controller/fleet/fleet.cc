@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "node/transport/udp_socket.h"
 #include "shared/identity/identity.h"
 #include "shared/status_macros.h"
 
@@ -15,14 +17,9 @@ namespace {
 constexpr uint64_t kVersionBlock = 1024;
 constexpr absl::Duration kPushTimeout = absl::Seconds(30);
 
+// IsEndpoint accepts a data-plane endpoint in local.conf's "ip/port" form only.
 bool IsEndpoint(absl::string_view text) {
-  std::pair<absl::string_view, absl::string_view> parts =
-      absl::StrSplit(text, absl::MaxSplits('/', 1));
-  if (parts.first.empty() || parts.second.empty() || parts.second.size() > 5) return false;
-  for (char c : parts.second) {
-    if (c < '0' || c > '9') return false;
-  }
-  return std::stoul(std::string(parts.second)) <= 65535;
+  return absl::StrContains(text, '/') && transport::Endpoint::Parse(text).ok();
 }
 
 absl::Status CheckHello(const v1::Hello& hello) {
