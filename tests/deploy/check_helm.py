@@ -102,6 +102,23 @@ def block_balance(text):
     return len(BLOCK_OPEN.findall(text)) - len(BLOCK_END.findall(text))
 
 
+NINDENT = re.compile(r"\|\s*nindent\s+(\d+)\s*-?\}\}\s*$")
+
+
+def nindent_mismatches(text):
+    """Whole-line `... | nindent N }}` actions whose N is not the line's own indentation: what
+    Helm inserts would land at another depth than the surrounding YAML (invisible once actions
+    are stripped, so checked here)."""
+    bad = []
+    for no, line in enumerate(text.splitlines(), 1):
+        m = NINDENT.search(line)
+        if m and line.strip().startswith("{{") and ACTION.sub("", line).strip() == "":
+            indent = len(line) - len(line.lstrip(" "))
+            if int(m.group(1)) != indent:
+                bad.append(f"line {no}: nindent {m.group(1)} on a line indented {indent}")
+    return bad
+
+
 def check_documents(docs, where):
     docs = [d for d in docs if d is not None]
     ok = True
@@ -205,6 +222,8 @@ def main():
               f"{block_balance(text)} unclosed")
         if not name.endswith(".yaml"):
             continue
+        mism = nindent_mismatches(text)
+        check(not mism, f"{name}: every whole-line nindent matches its line's indentation", "\n".join(mism))
         stripped = strip_actions(text)
         try:
             docs = list(yaml.safe_load_all(stripped))
@@ -262,6 +281,8 @@ def main():
     except yaml.YAMLError:
         check(True, "a template with broken indentation is caught")
     check(block_balance("{{- if .Values.x }}\na: 1\n") == 1, "a template missing {{ end }} is caught")
+    check(nindent_mismatches("  labels:\n    {{- include \"x\" . | nindent 6 }}\n") != [],
+          "a whole-line nindent at the wrong depth is caught")
 
     # 3. Every .Values path used exists in values.yaml.
     used = values_paths(all_text)
