@@ -20,7 +20,13 @@ namespace {
 constexpr std::string_view kSalt = "fleetbond v1 peer keys";
 constexpr std::string_view kInfoLabel = "fleetbond v1 ";
 
-absl::Status Hkdf(ConstBytes ikm, ConstBytes salt, ConstBytes info, MutableBytes out) {
+ConstBytes AsBytes(std::string_view s) {
+  return ConstBytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+}  // namespace
+
+absl::Status HkdfSha256(ConstBytes ikm, ConstBytes salt, ConstBytes info, MutableBytes out) {
   std::unique_ptr<EVP_KDF, decltype(&EVP_KDF_free)> kdf(EVP_KDF_fetch(nullptr, "HKDF", nullptr),
                                                         &EVP_KDF_free);
   if (!kdf) return absl::InternalError(absl::StrCat("OpenSSL has no HKDF: ", OpenSslError()));
@@ -43,12 +49,6 @@ absl::Status Hkdf(ConstBytes ikm, ConstBytes salt, ConstBytes info, MutableBytes
   return absl::OkStatus();
 }
 
-ConstBytes AsBytes(std::string_view s) {
-  return ConstBytes(reinterpret_cast<const uint8_t*>(s.data()), s.size());
-}
-
-}  // namespace
-
 absl::StatusOr<PeerKeys> DerivePeerKeysFromSecret(const SharedSecret& secret, KeyEpoch epoch,
                                                   const PublicKey& own, const PublicKey& peer) {
   int order = std::memcmp(own.data(), peer.data(), own.size());
@@ -67,7 +67,7 @@ absl::StatusOr<PeerKeys> DerivePeerKeysFromSecret(const SharedSecret& secret, Ke
 
   SecretBytes<2 * kAeadKeySize> okm;
   FB_RETURN_IF_ERROR(
-      Hkdf(secret.span(), AsBytes(kSalt), info, MutableBytes(okm.data(), okm.size())));
+      HkdfSha256(secret.span(), AsBytes(kSalt), info, MutableBytes(okm.data(), okm.size())));
   PeerKeys keys;
   keys.epoch = epoch;
   const uint8_t* lower_to_higher = okm.data();

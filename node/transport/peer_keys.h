@@ -13,9 +13,9 @@
 // "lower" and "higher" order the two public keys bytewise, so both sides compute the same info
 // string and agree on which half is whose without any exchange.
 //
-// Epoch 0 is the static key set derived from the identities alone. The epoch is in the header of
-// every packet and in the derivation, so the forward-secret session keys of issue 9 (derived from
-// ephemeral exchanges) arrive as further epochs without changing the wire format.
+// Epoch 0 is the static key set derived from the identities alone; data is never sealed under it
+// (a stolen identity would decrypt it). Every completed handshake (handshake.h) yields a session
+// secret from ephemeral exchanges, and this same HKDF step turns it into a further epoch's keys.
 //
 // Example:
 //   FB_ASSIGN_OR_RETURN(PeerKeys keys, DerivePeerKeys(self, peer_public_key));
@@ -47,14 +47,18 @@ struct PeerKeys {
   AeadKey receive;
 };
 
+// HkdfSha256 is HKDF (RFC 5869) with SHA-256: extract from `ikm` with `salt`, expand with `info`
+// into all of `out`.
+absl::Status HkdfSha256(ConstBytes ikm, ConstBytes salt, ConstBytes info, MutableBytes out);
+
 // DerivePeerKeys derives the static (epoch 0) keys between `self` and the peer whose public key is
 // `peer`. It refuses the node's own key (a node does not peer with itself, and both directions
 // would coincide) and small-order keys.
 absl::StatusOr<PeerKeys> DerivePeerKeys(const Identity& self, const PublicKey& peer);
 
-// DerivePeerKeysFromSecret runs the HKDF step on an already computed shared secret. It is the
-// seam issue 9's handshake uses for later epochs; `own` and `peer` are the public keys that
-// the secret binds (the static keys for epoch 0).
+// DerivePeerKeysFromSecret runs the HKDF step on an already computed shared secret. The handshake
+// uses it for every session epoch with its session secret; `own` and `peer` are the two static
+// public keys.
 absl::StatusOr<PeerKeys> DerivePeerKeysFromSecret(const SharedSecret& secret, KeyEpoch epoch,
                                                   const PublicKey& own, const PublicKey& peer);
 

@@ -14,8 +14,8 @@ absl::string_view DropReasonName(DropReason reason) {
       return "bad_version";
     case DropReason::kUnknownType:
       return "unknown_type";
-    case DropReason::kHandshakeNotSupported:
-      return "handshake_not_supported";
+    case DropReason::kHandshakeUnexpected:
+      return "handshake_unexpected";
     case DropReason::kReservedBitsSet:
       return "reserved_bits_set";
     case DropReason::kBadBodyLength:
@@ -30,13 +30,17 @@ absl::string_view DropReasonName(DropReason reason) {
       return "replayed";
     case DropReason::kTooOld:
       return "too_old";
+    case DropReason::kHandshakeRateLimited:
+      return "handshake_rate_limited";
+    case DropReason::kNoSession:
+      return "no_session";
   }
   return "unknown";
 }
 
 DropReason ParseHeader(ConstBytes datagram, Header* header) {
-  // Version and type come first so that a future version or a handshake message is reported as
-  // such even when its length would not suit a version 1 data header.
+  // Version and type come first so that a future version or an unknown type is reported as such
+  // even when its length would not suit a version 1 data header.
   if (datagram.size() < 2) return DropReason::kTooShort;
   if (datagram.size() > kMaxDatagramSize) return DropReason::kTooLong;
   const uint8_t* p = datagram.data();
@@ -57,8 +61,8 @@ DropReason ParseHeader(ConstBytes datagram, Header* header) {
       break;
     case MessageType::kHandshakeInitiation:
     case MessageType::kHandshakeResponse:
-    case MessageType::kHandshakeCookie:
-      return DropReason::kHandshakeNotSupported;
+      min_body = max_body = kHandshakeMessageSize - kHeaderSize - kAeadTagSize;
+      break;
     default:
       return DropReason::kUnknownType;
   }

@@ -19,7 +19,12 @@
 //   probe        path seq u32 | probe seq u32 | sender timestamp ns u64 | padding (ignored)
 //   probe reply  path seq u32 | probe seq u32 | echoed timestamp ns u64 | hold time ns u32 |
 //                highest path seq received u32 | packets received on path u64
-// All integers are big-endian. Handshake types are reserved for issue 9 and refused for now.
+// All integers are big-endian.
+//
+// Handshake messages (handshake.h) share the 20-byte header, but their body is not sealed under a
+// session key: initiation and response are header || ephemeral public key (32) || tag (16), where
+// the header's epoch byte is the proposed key epoch and its counter field is the initiation's
+// timestamp (echoed by the response).
 //
 // Example:
 //   Header header;
@@ -48,10 +53,10 @@ enum class MessageType : uint8_t {
   kData = 0x01,        // an inner IP packet
   kProbe = 0x02,       // path probe: sequence number and the sender's timestamp
   kProbeReply = 0x03,  // echo of a probe plus the receiver's counts for that path
-  // Reserved for the authenticated ephemeral key exchange of issue 9. Their layout after the
-  // version and type bytes is defined there; version 1 receivers drop them.
+  // The authenticated ephemeral key exchange (handshake.h, docs/wire-format.md).
   kHandshakeInitiation = 0x10,
   kHandshakeResponse = 0x11,
+  // Reserved for a cookie reply under load (not implemented: dropped as kUnknownType).
   kHandshakeCookie = 0x12,
 };
 
@@ -71,6 +76,9 @@ inline constexpr size_t kPathSeqSize = 4;
 inline constexpr size_t kDataPrefixSize = kPathSeqSize + 8;
 inline constexpr size_t kProbeBodySize = kPathSeqSize + 4 + 8;
 inline constexpr size_t kProbeReplyBodySize = kPathSeqSize + 4 + 8 + 4 + 4 + 8;
+// kHandshakeMessageSize is the whole size of an initiation or a response: header, ephemeral
+// public key, tag.
+inline constexpr size_t kHandshakeMessageSize = kHeaderSize + 32 + kAeadTagSize;
 
 // kDataPayloadOffset is where the inner IP packet's ciphertext starts in a data datagram. A
 // sender that reads the inner packet to exactly this offset of its send buffer seals in place.
@@ -98,20 +106,24 @@ constexpr size_t InnerMtu(size_t link_mtu) {
 // means the datagram was accepted.
 enum class DropReason : uint8_t {
   kNone = 0,
-  kTooShort,               // shorter than the header plus the smallest body of its type
-  kTooLong,                // longer than kMaxDatagramSize
-  kBadVersion,             // version byte is not kWireVersion
-  kUnknownType,            // type byte is not a MessageType
-  kHandshakeNotSupported,  // a handshake type (issue 9) reached a version 1 receiver
-  kReservedBitsSet,        // flags or reserved bytes are not zero
-  kBadBodyLength,          // a fixed-size body has the wrong length
-  kUnknownPeer,            // sender id belongs to no configured peer (or not to this codec's)
-  kUnknownKeyEpoch,        // no keys for the header's epoch
-  kAuthenticationFailed,   // the AEAD tag did not verify
-  kReplayed,               // authentic, but its counter was already accepted
-  kTooOld,                 // authentic, but its counter is behind the replay window
+  kTooShort,              // shorter than the header plus the smallest body of its type
+  kTooLong,               // longer than kMaxDatagramSize
+  kBadVersion,            // version byte is not kWireVersion
+  kUnknownType,           // type byte is not a MessageType
+  kHandshakeUnexpected,   // a handshake message that matches no state: a response to no
+                          // initiation of ours, or an initiation that lost a simultaneous tie
+  kReservedBitsSet,       // flags or reserved bytes are not zero
+  kBadBodyLength,         // a fixed-size body has the wrong length
+  kUnknownPeer,           // sender id belongs to no configured peer (or not to this codec's)
+  kUnknownKeyEpoch,       // no keys for the header's epoch
+  kAuthenticationFailed,  // the AEAD tag did not verify
+  kReplayed,              // authentic, but its counter was already accepted
+  kTooOld,                // authentic, but its counter is behind the replay window
+  kHandshakeRateLimited,  // a handshake initiation beyond the per-peer or global rate limit
+  kNoSession,             // no session keys with the peer yet (or any more): nothing to open
+                          // or seal with until a handshake completes
 };
-inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kTooOld) + 1;
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kNoSession) + 1;
 
 // DropReasonName returns a stable snake_case name, for metric labels and logs.
 absl::string_view DropReasonName(DropReason reason);
@@ -152,8 +164,9 @@ struct ProbeReply {
   uint64_t received_on_path = 0;
 };
 
-// ParseHeader reads and checks the header of `datagram` and the datagram's length for its type.
-// It touches only the cleartext; on kNone `header` is filled in. It never reads out of bounds.
+// ParseHeader reads and checks the header of `datagram` and the datagram's length for its type
+// (handshake initiations and responses are exactly kHandshakeMessageSize bytes). It touches only
+// the cleartext; on kNone `header` is filled in. It never reads out of bounds.
 DropReason ParseHeader(ConstBytes datagram, Header* header);
 
 // WriteHeader writes `header` into the first kHeaderSize bytes of `out` (reserved bytes zero).

@@ -76,7 +76,7 @@ TEST(WireFormat, RejectsWrongVersion) {
   }
 }
 
-TEST(WireFormat, RejectsUnknownTypesAndReservedHandshakeTypes) {
+TEST(WireFormat, RejectsUnknownTypesAndTheUnimplementedCookieReply) {
   std::vector<uint8_t> d = Datagram(MessageType::kData, 100);
   Header header;
   for (int t = 0; t < 256; ++t) {
@@ -84,13 +84,28 @@ TEST(WireFormat, RejectsUnknownTypesAndReservedHandshakeTypes) {
     DropReason r = ParseHeader(d, &header);
     if (t >= 1 && t <= 2) {
       EXPECT_EQ(r, DropReason::kNone) << t;
-    } else if (t == 3) {
-      EXPECT_EQ(r, DropReason::kBadBodyLength) << t;  // probe reply has a fixed body size
-    } else if (t >= 0x10 && t <= 0x12) {
-      EXPECT_EQ(r, DropReason::kHandshakeNotSupported) << t;
+    } else if (t == 3 || t == 0x10 || t == 0x11) {
+      // Probe replies and handshake messages have a fixed size.
+      EXPECT_EQ(r, DropReason::kBadBodyLength) << t;
     } else {
       EXPECT_EQ(r, DropReason::kUnknownType) << t;
     }
+  }
+}
+
+TEST(WireFormat, HandshakeMessagesAreExactly68Bytes) {
+  EXPECT_EQ(kHandshakeMessageSize, 68u);
+  Header header;
+  for (MessageType type : {MessageType::kHandshakeInitiation, MessageType::kHandshakeResponse}) {
+    std::vector<uint8_t> d = Datagram(type, kHandshakeMessageSize - kHeaderSize - kAeadTagSize);
+    ASSERT_EQ(d.size(), kHandshakeMessageSize);
+    EXPECT_EQ(ParseHeader(d, &header), DropReason::kNone);
+    EXPECT_EQ(header.type, type);
+    EXPECT_EQ(header.epoch, 3);
+    d.push_back(0);
+    EXPECT_EQ(ParseHeader(d, &header), DropReason::kBadBodyLength);
+    d.resize(kHandshakeMessageSize - 1);
+    EXPECT_EQ(ParseHeader(d, &header), DropReason::kTooShort);
   }
 }
 
