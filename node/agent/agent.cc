@@ -35,6 +35,15 @@ std::string DialError(const std::shared_ptr<grpc::Channel>& channel) {
   return error;
 }
 
+// RedirectHint reads the controller's redirect hint from the trailing metadata of an ended session
+// (a draining replica names another one; docs/agent.md, "Several controllers").
+std::optional<std::string> RedirectHint(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find(kRedirectMetadataKey);
+  if (it == trailers.end() || it->second.empty()) return std::nullopt;
+  return std::string(it->second.data(), it->second.size());
+}
+
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 // How long one dial may take before it counts as a failed attempt; Stop is checked every step.
@@ -114,49 +123,70 @@ api::ControllerView ControllerAgent::View() {
 
 void ControllerAgent::Run() {
   absl::BitGen gen;
-  int attempt = 0;
+  absl::StatusOr<std::vector<HostPort>> controllers = ParseControllerList(options_.controller);
+  if (!controllers.ok()) {  // main checked it; a test may not have
+    Log() << controllers.status().message() << "\n";
+    return;
+  }
+  Resolver& resolver =
+      options_.resolver != nullptr ? *options_.resolver : SystemResolver::Get();
+  ControllerRotation rotation(*std::move(controllers), resolver, options_.backoff, gen);
   while (!stop_.HasBeenNotified()) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options_.keepalive_time));
-    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options_.keepalive_timeout));
-    args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-    args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-    // A channel of our own per attempt, with its own subchannels: gRPC's reconnect backoff of a
-    // shared subchannel would otherwise stack on top of ours.
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    std::shared_ptr<grpc::Channel> channel =
-        grpc::CreateCustomChannel(options_.controller, options_.credentials, args);
-    // One connection attempt: a refused or failed one ends it at once (TRANSIENT_FAILURE), so
-    // that our backoff, not gRPC's, decides when to try again; a silent one ends after
-    // kDialTimeout. Stop is checked every kDialStep.
-    const absl::Time give_up = absl::Now() + kDialTimeout;
-    grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
-    while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
-           state != GRPC_CHANNEL_SHUTDOWN && !stop_.HasBeenNotified() && absl::Now() < give_up) {
-      channel->WaitForStateChange(
-          state, std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kDialStep));
-      state = channel->GetState(/*try_to_connect=*/true);
-    }
-    const bool dialed = state == GRPC_CHANNEL_READY;
-    if (stop_.HasBeenNotified()) break;
-    if (dialed) {
-      std::unique_ptr<v1::NodeSession::Stub> stub = v1::NodeSession::NewStub(channel);
-      if (Session(*stub)) attempt = 0;
+    ControllerRotation::Outcome outcome = ControllerRotation::Outcome::kDialFailed;
+    std::optional<std::string> redirect;
+    absl::StatusOr<DialTarget> target = rotation.Next();
+    if (!target.ok()) {
+      Log() << target.status().message() << "\n";
     } else {
-      Log() << "cannot reach " << options_.controller << ": " << DialError(channel) << "\n";
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options_.keepalive_time));
+      args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options_.keepalive_timeout));
+      args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+      args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+      // A channel of our own per attempt, with its own subchannels: gRPC's reconnect backoff of a
+      // shared subchannel would otherwise stack on top of ours.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      // The target is one resolved address; TLS checks the certificate for the name given.
+      args.SetSslTargetNameOverride(target->authority);
+      std::shared_ptr<grpc::Channel> channel =
+          grpc::CreateCustomChannel(target->target, options_.credentials, args);
+      // One connection attempt: a refused or failed one ends it at once (TRANSIENT_FAILURE), so
+      // that our backoff, not gRPC's, decides when to try again; a silent one ends after
+      // kDialTimeout. Stop is checked every kDialStep.
+      const absl::Time give_up = absl::Now() + kDialTimeout;
+      grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+      while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
+             state != GRPC_CHANNEL_SHUTDOWN && !stop_.HasBeenNotified() &&
+             absl::Now() < give_up) {
+        channel->WaitForStateChange(
+            state, std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kDialStep));
+        state = channel->GetState(/*try_to_connect=*/true);
+      }
+      if (stop_.HasBeenNotified()) break;
+      if (state == GRPC_CHANNEL_READY) {
+        std::unique_ptr<v1::NodeSession::Stub> stub = v1::NodeSession::NewStub(channel);
+        SessionEnd end = Session(*stub, target->display);
+        outcome = end.acked ? ControllerRotation::Outcome::kSessionWorked
+                            : ControllerRotation::Outcome::kSessionEnded;
+        redirect = std::move(end.redirect);
+      } else {
+        Log() << "cannot reach " << target->display << ": " << DialError(channel) << "\n";
+      }
     }
-    const absl::Duration wait = ReconnectDelay(options_.backoff, attempt, gen);
-    if (attempt < 62) ++attempt;
-    Log() << "dialing " << options_.controller << " again in " << wait << "\n";
+    const absl::Duration wait = rotation.Done(outcome, redirect, gen);
+    absl::StatusOr<DialTarget> next = rotation.Next();
+    Log() << "dialing " << (next.ok() ? next->display : std::string("the controller"))
+          << " in " << wait << "\n";
     stop_.WaitForNotificationWithTimeout(wait);
   }
 }
 
-bool ControllerAgent::Session(v1::NodeSession::Stub& stub) {
+ControllerAgent::SessionEnd ControllerAgent::Session(v1::NodeSession::Stub& stub,
+                                                     const std::string& controller) {
   grpc::ClientContext context;
   {
     absl::MutexLock lock(&mu_);
-    if (stop_.HasBeenNotified()) return false;
+    if (stop_.HasBeenNotified()) return {};
     context_ = &context;
     session_done_ = false;
   }
@@ -166,7 +196,7 @@ bool ControllerAgent::Session(v1::NodeSession::Stub& stub) {
   bool acked = false;
   if (Write(*stream, hello)) {
     connected_ = true;
-    Log() << "connected to " << options_.controller << " (running on push "
+    Log() << "connected to " << controller << " (running on push "
           << hello.hello().last_acked_version() << ")\n";
     std::thread metrics([&] { SendMetrics(*stream); });
     v1::ControllerMessage message;
@@ -197,11 +227,14 @@ bool ControllerAgent::Session(v1::NodeSession::Stub& stub) {
     absl::MutexLock lock(&mu_);
     context_ = nullptr;
   }
-  Log() << "session with " << options_.controller << " ended: "
+  SessionEnd end;
+  end.acked = acked;
+  end.redirect = RedirectHint(context);
+  Log() << "session with " << controller << " ended: "
         << (status.ok() ? std::string("closed by the controller")
                         : absl::StrCat("code ", status.error_code(), ", ", status.error_message()))
-        << "\n";
-  return acked;
+        << (end.redirect.has_value() ? absl::StrCat("; sent to ", *end.redirect) : "") << "\n";
+  return end;
 }
 
 bool ControllerAgent::Write(Stream& stream, const v1::NodeMessage& message) {

@@ -6,8 +6,9 @@
 //                 or Nack with every error, keeping the settings in force
 //   every metrics interval (the push's, 5 s before the first) -> MetricsReport
 //   Command (rotate, get_bond) -> CommandResult with the google.rpc code of the outcome
-// When the stream ends it dials again after a jittered exponential backoff (backoff.h); the node
-// keeps forwarding on what it last applied meanwhile. The channel sends keep-alive pings, so a
+// When the stream ends it dials again after a jittered exponential backoff (backoff.h), the next
+// of its controllers, or the one the last controller redirected it to (controller_rotation.h); the
+// node keeps forwarding on what it last applied meanwhile. The channel sends keep-alive pings, so a
 // controller that vanished without closing the connection is noticed within about 20 s.
 //
 // Example:
@@ -33,6 +34,7 @@
 #include "absl/time/time.h"
 #include "fleetbond/v1/session.grpc.pb.h"
 #include "node/agent/backoff.h"
+#include "node/agent/controller_rotation.h"
 #include "node/agent/hello.h"
 #include "node/agent/push_applier.h"
 #include "node/agent/push_store.h"
@@ -65,8 +67,16 @@ class DataPlaneControl : public NodeControl {
   daemon::DataPlane& dp_;
 };
 
+// kRedirectMetadataKey is the trailing metadata of a session's end in which a controller names the
+// replica ("host:port") the node should dial next (replica.proto, "Redirect").
+inline constexpr char kRedirectMetadataKey[] = "fleetbond-redirect";
+
 struct AgentOptions {
-  std::string controller;  // "host:port"
+  // controller is one "host:port" or several, comma-separated ("a:9900,b:9900"); a name may
+  // resolve to several addresses (controller_rotation.h).
+  std::string controller;
+  // resolver turns controller names into addresses; null: the system's (getaddrinfo).
+  Resolver* resolver = nullptr;
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   std::string home;  // where controller-state.pb lives
   HelloFacts hello;
@@ -104,9 +114,14 @@ class ControllerAgent {
  private:
   using Stream = grpc::ClientReaderWriter<v1::NodeMessage, v1::ControllerMessage>;
 
+  struct SessionEnd {
+    bool acked = false;                   // the session acked a push
+    std::optional<std::string> redirect;  // the controller's hint where to go next
+  };
+
   void Run();
-  // Session runs one stream until it ends; true when it acked a push.
-  bool Session(v1::NodeSession::Stub& stub);
+  // Session runs one stream with `controller` (its name, for logs) until it ends.
+  SessionEnd Session(v1::NodeSession::Stub& stub, const std::string& controller);
   // SendMetrics sends a MetricsReport every metrics interval until the session ends.
   void SendMetrics(Stream& stream);
   absl::Duration MetricsIntervalLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
