@@ -145,13 +145,23 @@ def candidates(pkgs):
     return {p: result.get(p) for p in pkgs}
 
 
-def owning_package(path):
-    real = os.path.realpath(path)
-    for p in (real, real[4:] if real.startswith("/usr/") else "/usr" + real):
-        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
-        if r.returncode == 0:
-            return r.stdout.split(":", 1)[0].strip()
-    return None
+def owning_packages(paths):
+    """library path -> Debian package (None: no package owns it), with one dpkg -S for all
+    (dpkg reads its whole database per call). Debian 12 merges /usr: a library found as
+    /lib/x86_64-linux-gnu/X may be registered under /usr/lib/... or the reverse."""
+    forms = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        alt = real[4:] if real.startswith("/usr/") else "/usr" + real
+        forms[path] = (real, alt)
+    queries = sorted({f for pair in forms.values() for f in pair})
+    out = subprocess.run(["dpkg", "-S", *queries], capture_output=True, text=True).stdout
+    owner = {}
+    for line in out.splitlines():
+        pkgs, _, file = line.partition(": ")
+        if file:
+            owner.setdefault(file.strip(), pkgs.split(",")[0].split(":")[0].strip())
+    return {path: owner.get(real) or owner.get(alt) for path, (real, alt) in forms.items()}
 
 
 def main():
@@ -220,8 +230,8 @@ def main():
             libs |= set(re.findall(r"=>\s+(/\S+)", out))
         installed = set(pkgs) | BASE_PACKAGES
         by_owner = {}
-        for lib in sorted(libs):
-            by_owner.setdefault(owning_package(lib), []).append(os.path.basename(lib))
+        for lib, owner in sorted(owning_packages(libs).items()):
+            by_owner.setdefault(owner, []).append(os.path.basename(lib))
         for owner, names in sorted(by_owner.items(), key=lambda kv: str(kv[0])):
             if owner in SANITIZER_PACKAGES:
                 print(f"note: {owner} ({len(names)} libraries) is a sanitizer runtime: not in the release image")
