@@ -290,6 +290,22 @@ def main():
     check(not missing, f"all {len(used)} .Values paths in the templates exist in values.yaml",
           "missing: " + ", ".join(missing))
     check(not exists(values, ".controller.nonexistent"), "a path that is not in values.yaml is caught")
+    # ... and the other way round: no value in values.yaml that no template reads.
+    refs = [p.strip(".") for p in used]
+
+    def unused(node, prefix):
+        out = []
+        for k, v in node.items():
+            path = f"{prefix}.{k}" if prefix else k
+            if any(r == path or path.startswith(r + ".") for r in refs):
+                continue  # read whole (toYaml, toJson) or exactly
+            if isinstance(v, dict) and v and any(r.startswith(path + ".") for r in refs):
+                out += unused(v, path)
+            else:
+                out.append(path)
+        return out
+    dead = unused(values, "")
+    check(not dead, "every value in values.yaml is read by a template", "unread: " + ", ".join(dead))
 
     # 4. The fleet settings are valid settings.
     if node and os.access(node, os.X_OK):
