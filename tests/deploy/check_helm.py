@@ -16,7 +16,12 @@ There is no helm binary on the project's machines, so this does what can be done
    --controller, every --flag the DaemonSet and the Deployment pass is a flag of that binary;
 5. `helm lint` and `helm template` (values.yaml and each example; the rendered documents parsed
    and checked as in 2) when helm is on PATH; otherwise it prints
-   "helm not installed: skipped lint/template".
+   "helm not installed: skipped lint/template";
+6. without helm, the chart rendered by tests/deploy/minitemplate.py (a renderer of the subset of
+   Go templates the chart uses; not Helm) for values.yaml and each example: the manifests parse,
+   selectors match pod labels, mounts name volumes, probes name ports, the ServiceMonitor finds
+   the Service, the ConfigMap carries the values' settings, flags are the binaries' flags, and
+   each example renders what it is for (insecure, nodes only, ...).
 Exit: 0 all passed, 1 a check failed, 77 python3-yaml or python3-jsonschema is missing.
 
 usage: check_helm.py SOURCE_DIR [--node PATH/TO/fleetbond-node] [--controller PATH/TO/fleetbond-controller]
@@ -145,6 +150,139 @@ def exists(values, dotted):
             return False
         node = node[part]
     return True
+
+
+def known_flags(binary):
+    if not (binary and os.access(binary, os.X_OK)):
+        return None
+    r = subprocess.run([binary, "--helpfull"], capture_output=True, text=True)
+    return set(re.findall(r"^\s+--([a-z0-9_]+)", r.stdout + r.stderr, re.M))
+
+
+def render_checks(chart, values, merged, binaries):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import minitemplate as mt
+    files = {os.path.basename(p): open(p).read() for p in glob.glob(os.path.join(chart, "templates", "*"))}
+    meta = yaml.safe_load(open(os.path.join(chart, "Chart.yaml")))
+    chart_meta = {"Name": meta["name"], "Version": meta["version"], "AppVersion": meta["appVersion"]}
+    flags = {who: known_flags(binaries.get(who)) for who in ("node", "controller")}
+    node_bin = binaries.get("node")
+
+    # The renderer refuses what it does not know rather than guessing.
+    for what, text in (("an unsupported function", "{{ lookup \"v1\" \"Secret\" \"x\" \"y\" }}"),
+                       ("a missing end", "{{ if .Values.x }}a"),
+                       ("a field of a missing value", "{{ .Values.nothing.here }}")):
+        try:
+            mt.Renderer({"t.yaml": text}, values, chart=chart_meta).render("t.yaml")
+            check(False, f"minitemplate refuses {what}")
+        except mt.TemplateError:
+            check(True, f"minitemplate refuses {what}")
+
+    for name, vals in merged.items():
+        try:
+            r = mt.Renderer(files, vals, chart=chart_meta)
+            rendered = {f: r.render(f) for f in sorted(files) if not f.startswith("_")}
+        except mt.TemplateError as e:
+            check(False, f"{name}: the chart renders (minitemplate)", e)
+            continue
+        docs = []
+        for f, text in rendered.items():
+            if f.endswith(".txt"):
+                continue
+            try:
+                docs += [d for d in yaml.safe_load_all(text) if d is not None]
+            except yaml.YAMLError as e:
+                check(False, f"{name}: rendered {f} parses as YAML", f"{e}\n{text}")
+        ok, docs = check_documents(docs, f"{name} rendered")
+        ids = [(d["kind"], d["metadata"]["name"]) for d in docs]
+        check(ok and len(ids) == len(set(ids)),
+              f"{name}: renders {len(docs)} manifests ({', '.join(sorted({k for k, _ in ids}))}), each named once")
+        by_kind = {}
+        for d in docs:
+            by_kind.setdefault(d["kind"], []).append(d)
+        problems = []
+        for d in by_kind.get("Deployment", []) + by_kind.get("DaemonSet", []) + by_kind.get("Job", []):
+            tmpl = d["spec"]["template"]
+            labels = tmpl["metadata"].get("labels") or {}
+            sel = (d["spec"].get("selector") or {}).get("matchLabels") or {}
+            if d["kind"] != "Job" and (not sel or any(labels.get(k) != v for k, v in sel.items())):
+                problems.append(f"{d['kind']} {d['metadata']['name']}: selector {sel} does not match pod labels {labels}")
+            pod = tmpl["spec"]
+            volumes = {v["name"] for v in pod.get("volumes") or []}
+            for c in (pod.get("initContainers") or []) + pod["containers"]:
+                for m in c.get("volumeMounts") or []:
+                    if m["name"] not in volumes:
+                        problems.append(f"{c['name']}: mounts undefined volume {m['name']}")
+                ports = {p.get("name") for p in c.get("ports") or []}
+                for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                    pr = c.get(probe) or {}
+                    for how in ("httpGet", "tcpSocket"):
+                        port = (pr.get(how) or {}).get("port")
+                        if isinstance(port, str) and port not in ports:
+                            problems.append(f"{c['name']}: {probe} names port {port}, not one of {ports}")
+                for a in (c.get("args") or []) + (c.get("command") or [])[1:]:
+                    if not isinstance(a, str):
+                        problems.append(f"{c['name']}: argument {a!r} is not a string")
+                who = "node" if c["name"] in ("node", "identity") else "controller" if c["name"] == "controller" else None
+                if who and flags[who] is not None:
+                    for a in c.get("args") or []:
+                        flag = str(a).split("=", 1)[0]
+                        if flag.startswith("--") and flag[2:].replace("-", "_") not in flags[who]:
+                            problems.append(f"{c['name']}: {flag} is not a flag of fleetbond-{who}")
+        for svc in by_kind.get("Service", []):
+            sel = svc["spec"]["selector"]
+            if not any(all((d["spec"]["template"]["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())
+                       for d in by_kind.get("Deployment", [])):
+                problems.append(f"Service {svc['metadata']['name']}: selector {sel} matches no Deployment's pods")
+        for sm in by_kind.get("ServiceMonitor", []):
+            sel = sm["spec"]["selector"]["matchLabels"]
+            svcs = [s for s in by_kind.get("Service", [])
+                    if all(s["metadata"]["labels"].get(k) == v for k, v in sel.items())]
+            ports = {p["name"] for s in svcs for p in s["spec"]["ports"]}
+            if not svcs or any(e["port"] not in ports for e in sm["spec"]["endpoints"]):
+                problems.append(f"ServiceMonitor selects services {[s['metadata']['name'] for s in svcs]} with ports {ports}")
+        for cm in by_kind.get("ConfigMap", []):
+            for key, want in (("fleet.conf", vals["settings"]["fleet"]), ("local.conf", vals["settings"]["nodeLocal"])):
+                if json.loads(cm["data"][key]) != want:
+                    problems.append(f"ConfigMap {key} is not settings' value")
+        check(not problems, f"{name}: rendered manifests are consistent (selectors, volumes, probes, flags, settings)",
+              "\n".join(problems))
+
+        # What each values file is for.
+        def args_of(kind, container):
+            for d in by_kind.get(kind, []):
+                for c in d["spec"]["template"]["spec"]["containers"]:
+                    if c["name"] == container:
+                        return [str(a) for a in (c.get("args") or c.get("command") or [])]
+            return None
+        node_args = args_of("DaemonSet", "node")
+        ctl_args = args_of("Deployment", "controller")
+        c, n = vals["controller"], vals["node"]
+        check((ctl_args is not None) == bool(c["enabled"]) and (node_args is not None) == bool(n["enabled"]),
+              f"{name}: controller {'on' if c['enabled'] else 'off'}, nodes {'on' if n['enabled'] else 'off'} as the values say")
+        if ctl_args is not None:
+            check(("--insecure" in ctl_args) == bool(c["insecure"]) and
+                  (any(a.startswith("--tls-key=") for a in ctl_args)) != bool(c["insecure"]),
+                  f"{name}: controller {'--insecure' if c['insecure'] else 'TLS flags'}")
+        if node_args is not None:
+            want_ctl = n["controllerAddress"] or f"fleet-fleetbond-controller.fleet.svc:{c['grpcPort']}"
+            check(f"--controller={want_ctl}" in node_args, f"{name}: nodes join {want_ctl}")
+            check(all(f"--label={k}={v}" in node_args for k, v in n["labels"].items()),
+                  f"{name}: nodes report labels {n['labels']}")
+            check(("--insecure" in node_args) == bool(n["insecure"]), f"{name}: node TLS as the values say")
+        check(bool(by_kind.get("ServiceMonitor")) == bool(c["enabled"] and vals["serviceMonitor"]["enabled"]),
+              f"{name}: ServiceMonitor only when serviceMonitor.enabled")
+        check(bool(by_kind.get("Job")) == bool(c["enabled"] and vals["settings"]["applyJob"]["enabled"]),
+              f"{name}: settings-apply Job only when settings.applyJob.enabled")
+        if node_bin and os.access(node_bin, os.X_OK) and by_kind.get("ConfigMap"):
+            with tempfile.TemporaryDirectory() as tmp:
+                f = os.path.join(tmp, "fleet.conf")
+                open(f, "w").write(by_kind["ConfigMap"][0]["data"]["fleet.conf"])
+                r = subprocess.run([node_bin, "--check-config", f], capture_output=True, text=True)
+                check(r.returncode == 0, f"{name}: the rendered fleet.conf passes fleetbond-node --check-config",
+                      r.stdout + r.stderr)
+        notes = rendered.get("NOTES.txt", "")
+        check("fleetbond-cli" in notes and "<no value>" not in notes, f"{name}: NOTES.txt renders and shows fleetbond-cli")
 
 
 def main():
@@ -333,6 +471,9 @@ def main():
         unknown = [f for f in flags if f[2:].replace("-", "_") not in known]
         check(flags and not unknown, f"{template}: its {len(flags)} flags are flags of fleetbond-{who}",
               "unknown: " + ", ".join(unknown))
+
+    # 6. Rendered without helm.
+    render_checks(chart, values, merged, binaries)
 
     # 5. helm itself, when it is there.
     helm = shutil.which("helm")
