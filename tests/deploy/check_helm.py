@@ -160,6 +160,7 @@ def known_flags(binary):
 
 
 def render_checks(chart, values, merged, binaries):
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import minitemplate as mt
     files = {os.path.basename(p): open(p).read() for p in glob.glob(os.path.join(chart, "templates", "*"))}
