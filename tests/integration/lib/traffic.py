@@ -21,6 +21,10 @@ Every mode is bounded in packets and in time. Run it inside a rig namespace (ip 
   attack --to ADDR --port P --count N [--replay FILE] [--seed X]
          Sends N each of: garbage, truncated, header-only and bit-flipped datagrams, and N
          copies of the captured datagram (a replay); prints JSON counts.
+  flood  --to ADDR --port P --rate PPS --seconds S [--replay FILE] [--seed X]
+         Sends PPS hostile datagrams a second for S seconds (garbage, headers of unknown
+         senders, and with --replay bit-flipped and replayed copies of the captured datagram, in
+         turn); prints JSON counts.
 """
 import argparse
 import json
@@ -226,6 +230,51 @@ def cmd_attack(a):
     print(json.dumps(counts))
 
 
+def cmd_flood(a):
+    """A bounded flood of hostile datagrams: --rate a second for --seconds, a mix of garbage,
+    plausible headers from unknown senders, and (with --replay) bit-flipped and replayed copies
+    of a real datagram."""
+    rnd = random.Random(a.seed)
+    s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+    dst = (a.to, a.port)
+    real = bytes.fromhex(open(a.replay).read().strip()) if a.replay else None
+    kinds = ["garbage", "header_only"] + (["bitflip", "replay"] if real else [])
+    counts = {k: 0 for k in kinds}
+    counts["send_errors"] = 0
+    # Precomputed payloads: the sender's time goes to sending, not to os.urandom.
+    pool = {"garbage": [os.urandom(rnd.randint(1, 1400)) for _ in range(256)],
+            "header_only": [bytes([1, 1, 0, 0]) + os.urandom(5) + b"\0\0\0" + os.urandom(8 + rnd.randint(0, 80))
+                            for _ in range(256)]}
+    if real:
+        flips = []
+        for _ in range(256):
+            b = bytearray(real)
+            b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+            flips.append(bytes(b))
+        pool["bitflip"] = flips
+        pool["replay"] = [real]
+    start = time.monotonic()
+    end = start + a.seconds
+    sent = 0
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        due = int((now - start) * a.rate)
+        while sent < due:
+            kind = kinds[sent % len(kinds)]
+            data = pool[kind][sent % len(pool[kind])]
+            try:
+                s.sendto(data, dst)
+                counts[kind] += 1
+            except OSError:
+                counts["send_errors"] += 1
+            sent += 1
+        time.sleep(0.001)
+    counts["seconds"] = round(time.monotonic() - start, 2)
+    print(json.dumps(counts))
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -252,6 +301,13 @@ def main():
     c.add_argument("--seconds", type=float, default=5)
     c.add_argument("--out", required=True)
     c.add_argument("--ready")
+    f = sub.add_parser("flood")
+    f.add_argument("--to", required=True)
+    f.add_argument("--port", type=int, default=9800)
+    f.add_argument("--rate", type=float, default=20000)
+    f.add_argument("--seconds", type=float, default=5)
+    f.add_argument("--replay")
+    f.add_argument("--seed", type=int, default=1)
     t = sub.add_parser("attack")
     t.add_argument("--to", required=True)
     t.add_argument("--port", type=int, default=9800)
