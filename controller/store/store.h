@@ -2,20 +2,22 @@
 //
 // Store is where the controller keeps what must survive it: the fleet's settings documents with
 // their version history, the node registry, overlay address leases and the push-version counter.
-// SqliteStore (sqlite_store.h) is the embedded default; an etcd store (a later issue) implements
-// the same interface for several replicas. MemoryStore (memory_store.h) serves tests and the
-// load benchmark.
+// SqliteStore (sqlite_store.h) is the embedded default; EtcdStore (etcd_store.h) implements the
+// same interface for several controller replicas sharing one etcd. MemoryStore (memory_store.h)
+// serves tests and the load benchmark.
 //
 // Every call is atomic and safe from any thread. A call that returned OK is durable (SqliteStore:
 // committed and fsynced), except SaveNodes, whose callers batch registry updates on purpose.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "fleetbond/v1/settings.pb.h"
@@ -92,6 +94,19 @@ class Store {
   // ReserveVersions reserves `count` push versions and returns the first: the range
   // [first, first + count) is above every version reserved before, also across restarts.
   virtual absl::StatusOr<uint64_t> ReserveVersions(uint64_t count) = 0;
+
+  // WatchSettings makes the store call `on_change` with the settings version whenever settings
+  // are stored by anyone sharing the store (another controller replica on the same etcd), this
+  // store object included, and once with the current version when the watch starts. Calls come
+  // from a thread of the store (or from WatchSettings itself), one at a time; a version may be
+  // reported more than once. A store nobody else writes (SqliteStore, MemoryStore) needs no
+  // watch: the default does nothing. StopWatchingSettings ends the watch; once it returns,
+  // `on_change` is not called any more.
+  virtual absl::Status WatchSettings(std::function<void(uint64_t version)> on_change) {
+    (void)on_change;
+    return absl::OkStatus();
+  }
+  virtual void StopWatchingSettings() {}
 };
 
 }  // namespace fleetbond::controller

@@ -1,4 +1,5 @@
-// The behaviour every Store must show, run against MemoryStore and SqliteStore alike.
+// The behaviour every Store must show, run against MemoryStore, SqliteStore and EtcdStore alike
+// (EtcdStore against a real etcd the test starts; skipped with the reason when there is none).
 
 #include "controller/store/store.h"
 
@@ -14,12 +15,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "controller/store/etcd_store.h"
 #include "controller/store/memory_store.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "shared/clock.h"
 #include "shared/testing/status_matchers.h"
+#include "tests/unit/controller/store/etcd_server.h"
 #include "tests/unit/controller/store/temp_dir.h"
 
 namespace fleetbond::controller {
@@ -53,6 +56,26 @@ struct SqliteStoreFactory {
   }
 };
 
+// Every test gets a key prefix of its own in one etcd shared by the binary.
+struct EtcdStoreFactory {
+  static constexpr char kName[] = "Etcd";
+  std::unique_ptr<EtcdClient> client;
+  static std::optional<std::string> SkipReason() {
+    std::string why;
+    if (SharedEtcd(&why) == nullptr) return why;
+    return std::nullopt;
+  }
+  std::unique_ptr<Store> Make(const Clock& clock) {
+    EtcdOptions options;
+    options.endpoints = {SharedEtcd(nullptr)->endpoint()};
+    absl::StatusOr<std::unique_ptr<EtcdClient>> created = EtcdClient::Create(options);
+    EXPECT_THAT(created, IsOk());
+    if (!created.ok()) return nullptr;
+    client = std::move(*created);
+    return std::make_unique<EtcdStore>(*client, UniqueEtcdPrefix(), clock);
+  }
+};
+
 struct FactoryName {
   template <typename Factory>
   static std::string GetName(int) {
@@ -64,6 +87,9 @@ template <typename Factory>
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    if constexpr (requires { Factory::SkipReason(); }) {
+      if (std::optional<std::string> why = Factory::SkipReason()) GTEST_SKIP() << *why;
+    }
     store_ = factory_.Make(clock_);
     ASSERT_NE(store_, nullptr);
   }
@@ -73,7 +99,7 @@ class StoreTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-using StoreFactories = ::testing::Types<MemoryStoreFactory, SqliteStoreFactory>;
+using StoreFactories = ::testing::Types<MemoryStoreFactory, SqliteStoreFactory, EtcdStoreFactory>;
 TYPED_TEST_SUITE(StoreTest, StoreFactories, FactoryName);
 
 v1::Settings SettingsWithPolicy(const std::string& name) {
