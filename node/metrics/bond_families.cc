@@ -30,7 +30,7 @@ struct FamilySpec {
 };
 
 // kSpecs is indexed by BondFamilies::Family.
-constexpr std::array<FamilySpec, 16> kSpecs = {{
+constexpr std::array<FamilySpec, 17> kSpecs = {{
     {"fleetbond_path_latency_seconds", MetricType::Gauge,
      "Mean round-trip latency of probes on the path.",
      "Mean over the node's bonds that measured the link of the probes' round-trip latency."},
@@ -53,6 +53,10 @@ constexpr std::array<FamilySpec, 16> kSpecs = {{
     {"fleetbond_path_bonded", MetricType::Gauge,
      "1 when the link is carrying the bond's traffic now.",
      "Bonds of the node whose traffic the link is carrying now."},
+    {"fleetbond_path_quality_breaking", MetricType::Gauge,
+     "1 when the link breaks a linkQuality limit of the bond's policy (lat_max, pdv_max, plr_max, "
+     "per_max).",
+     "Bonds of the node for which the link breaks a linkQuality limit of the bond's policy."},
     {"fleetbond_path_tx_bytes_total", MetricType::Counter, "Bytes sent to the peer on the link.",
      "Bytes sent to all peers on the link."},
     {"fleetbond_path_rx_bytes_total", MetricType::Counter,
@@ -131,7 +135,7 @@ struct LinkTotals {
   const std::string* link = nullptr;
   uint64_t bonds = 0, measured = 0;
   double latency_ms = 0, pdv_ms = 0, loss = 0, error = 0, allocation = 0;
-  uint64_t eligible = 0, bonded = 0, active = 0;
+  uint64_t eligible = 0, bonded = 0, breaking = 0, active = 0;
   uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
 
   LinkTotals(const v1::Bond& bond, const LinkOfBond& l) : link(&l.path->interface()), bonds(1) {
@@ -146,6 +150,7 @@ struct LinkTotals {
     allocation = p.allocation();
     eligible = p.eligible() ? 1 : 0;
     bonded = p.bonded() ? 1 : 0;
+    breaking = p.breaking() ? 1 : 0;
     active = IsActive(bond, p) ? 1 : 0;
     tx_bytes = l.tx_bytes;
     rx_bytes = l.rx_bytes;
@@ -162,6 +167,7 @@ struct LinkTotals {
     allocation += o.allocation;
     eligible += o.eligible;
     bonded += o.bonded;
+    breaking += o.breaking;
     active += o.active;
     tx_bytes += o.tx_bytes;
     rx_bytes += o.rx_bytes;
@@ -256,6 +262,7 @@ void BondFamilies::AddBond(const std::string& node, const v1::Bond& bond) {
     Put(kAllocation, l, p.allocation());
     Put(kEligible, l, p.eligible() ? 1 : 0);
     Put(kBonded, l, p.bonded() ? 1 : 0);
+    Put(kBreaking, l, p.breaking() ? 1 : 0);
     Put(kTxBytes, l, static_cast<double>(link.tx_bytes));
     Put(kRxBytes, l, static_cast<double>(link.rx_bytes));
     Put(kTxPackets, l, static_cast<double>(link.tx_packets));
@@ -308,6 +315,7 @@ void BondFamilies::AddNodeTotals(const std::string& node,
     Put(kAllocation, l, t.allocation / n);
     Put(kEligible, l, static_cast<double>(t.eligible));
     Put(kBonded, l, static_cast<double>(t.bonded));
+    Put(kBreaking, l, static_cast<double>(t.breaking));
     Put(kTxBytes, l, static_cast<double>(t.tx_bytes));
     Put(kRxBytes, l, static_cast<double>(t.rx_bytes));
     Put(kTxPackets, l, static_cast<double>(t.tx_packets));

@@ -14,9 +14,9 @@
 // node's bonds are summed up per link, labelled {link, node}, so that the result equals what
 // `sum by (node, link)` or `avg by (node, link)` computes over the per-peer series: counters are
 // summed; latency and PDV are the mean over the bonds that measured the link; loss, error and
-// allocation ratios the mean over the bonds that have the link; eligible, bonded and active_link
-// count bonds. Bond series become node series: failovers and link counts summed, and
-// fleetbond_bond_info{policy, base_policy} counts the node's bonds of each policy.
+// allocation ratios the mean over the bonds that have the link; eligible, bonded, quality_breaking
+// and active_link count bonds. Bond series become node series: failovers and link counts summed,
+// and fleetbond_bond_info{policy, base_policy} counts the node's bonds of each policy.
 //
 // Families always appear, in a fixed order, even with no sample.
 //
@@ -68,6 +68,7 @@ class BondFamilies {
     kAllocation,
     kEligible,
     kBonded,
+    kBreaking,
     kTxBytes,
     kRxBytes,
     kTxPackets,

@@ -157,6 +157,7 @@ TEST_F(FleetMetricsTest, ExportsEveryFamilyInAFixedOrderWithTypeAndHelp) {
                                std::tuple("fleetbond_path_allocation_ratio", T::Gauge),
                                std::tuple("fleetbond_path_eligible", T::Gauge),
                                std::tuple("fleetbond_path_bonded", T::Gauge),
+                               std::tuple("fleetbond_path_quality_breaking", T::Gauge),
                                std::tuple("fleetbond_path_tx_bytes_total", T::Counter),
                                std::tuple("fleetbond_path_rx_bytes_total", T::Counter),
                                std::tuple("fleetbond_path_tx_packets_total", T::Counter),
@@ -278,6 +279,28 @@ TEST_F(FleetMetricsTest, NodeRemovedFromTheViewLeavesTheExposition) {
   EXPECT_GT(SeriesWith(f, "node", kNode), 10);
 }
 
+TEST_F(FleetMetricsTest, QualityBreakingIsPerLinkAndCountsBondsWithoutPeerLabel) {
+  v1::Bond rr = RoundRobinBond(kRrPeer);
+  rr.mutable_paths(0)->set_breaking(true);  // eth0
+  v1::Bond rr2 = RoundRobinBond("5555555555");
+  rr2.mutable_paths(0)->set_breaking(true);
+  view_.nodes[0].report = Report({ActiveBackupBond(kAbPeer), rr, rr2});
+  const auto per_peer = Collect(true);
+  EXPECT_THAT(Value(per_peer, "fleetbond_path_quality_breaking", PathLabels("eth0", kRrPeer)),
+              Optional(1.0));
+  EXPECT_THAT(Value(per_peer, "fleetbond_path_quality_breaking", PathLabels("eth1", kRrPeer)),
+              Optional(0.0));
+  EXPECT_THAT(Value(per_peer, "fleetbond_path_quality_breaking", PathLabels("eth0", kAbPeer)),
+              Optional(0.0));
+  const auto per_link = Collect(false);
+  EXPECT_THAT(
+      Value(per_link, "fleetbond_path_quality_breaking", {{"link", "eth0"}, {"node", kNode}}),
+      Optional(2.0));
+  EXPECT_THAT(
+      Value(per_link, "fleetbond_path_quality_breaking", {{"link", "eth1"}, {"node", kNode}}),
+      Optional(0.0));
+}
+
 TEST_F(FleetMetricsTest, WithoutPeerLabelLinksAreAggregatedPerNode) {
   view_.nodes[0].report =
       Report({ActiveBackupBond(kAbPeer), RoundRobinBond(kRrPeer), RoundRobinBond("5555555555")});
@@ -397,7 +420,7 @@ TEST_F(FleetMetricsTest, ReportWithThousandsOfLinksExportsEveryLink) {
 TEST(FleetMetrics, EmptyFleetExportsFamiliesWithoutSamples) {
   VectorFleetView view;
   const auto f = FleetMetrics(view, {}).Collect();
-  EXPECT_EQ(f.size(), 23u);
+  EXPECT_EQ(f.size(), 24u);
   for (const auto& family : f) EXPECT_THAT(family.metric, IsEmpty()) << family.name;
 }
 

@@ -157,9 +157,11 @@ TEST(NodeMetrics, ExportsEverySeriesOfItsBondsAndDrops) {
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"bad_body_length\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"bad_version\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"duplicate\"} 0",
-          "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"handshake_not_supported\"} "
+          "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"handshake_rate_limited\"} "
           "0",
+          "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"handshake_unexpected\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"no_route\"} 7",
+          "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"no_session\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"no_usable_path\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"replayed\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"reserved_bits_set\"} 0",
@@ -207,6 +209,14 @@ TEST(NodeMetrics, ExportsEverySeriesOfItsBondsAndDrops) {
           "0.00125",
           "fleetbond_path_pdv_seconds{link=\"eth1\",node=\"1111111111\",peer=\"2222222222\"} "
           "0.0005",
+          "fleetbond_path_quality_breaking{link=\"eth0\",node=\"1111111111\",peer="
+          "\"2222222222\"} 0",
+          "fleetbond_path_quality_breaking{link=\"eth0\",node=\"1111111111\",peer="
+          "\"77dcbe7120\"} 0",
+          "fleetbond_path_quality_breaking{link=\"eth1\",node=\"1111111111\",peer="
+          "\"2222222222\"} 0",
+          "fleetbond_path_quality_breaking{link=\"eth1\",node=\"1111111111\",peer="
+          "\"77dcbe7120\"} 0",
           "fleetbond_path_rx_bytes_total{link=\"eth0\",node=\"1111111111\",peer=\"2222222222\"} "
           "700",
           "fleetbond_path_rx_bytes_total{link=\"eth0\",node=\"1111111111\",peer=\"77dcbe7120\"} "
@@ -236,6 +246,21 @@ TEST(NodeMetrics, ExportsEverySeriesOfItsBondsAndDrops) {
           "fleetbond_path_tx_packets_total{link=\"eth1\",node=\"1111111111\",peer=\"77dcbe7120\"} "
           "4",
       }));
+}
+
+TEST(NodeMetrics, ExportsWhetherALinkBreaksItsPolicysQualityLimits) {
+  api::FakeBackend backend;
+  std::vector<bond::BondSnapshot> bonds = TwoBonds();
+  bonds[0].paths[0].breaking = true;  // the rr bond's eth1
+  backend.bonds = bonds;
+
+  NodeMetrics metrics(backend, "1111111111");
+  const std::string text = prometheus::TextSerializer().Serialize(metrics.Collect());
+  EXPECT_THAT(text, HasSubstr("# TYPE fleetbond_path_quality_breaking gauge"));
+  EXPECT_THAT(text, HasSubstr("fleetbond_path_quality_breaking{link=\"eth1\",node=\"1111111111\","
+                              "peer=\"2222222222\"} 1"));
+  EXPECT_THAT(text, HasSubstr("fleetbond_path_quality_breaking{link=\"eth0\",node=\"1111111111\","
+                              "peer=\"2222222222\"} 0"));
 }
 
 TEST(NodeMetrics, WithoutBondsExportsTheFamiliesAndDrops) {
