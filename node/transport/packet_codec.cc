@@ -95,11 +95,6 @@ DropReason PacketCodec::Open(MutableBytes datagram, OpenedPacket* packet) {
   Header header;
   if (DropReason r = ParseHeader(datagram, &header); r != DropReason::kNone) return r;
   if (header.sender != peer_) return DropReason::kUnknownPeer;
-  // Handshake messages are not sealed under session keys; PeerSession takes them.
-  if (header.type == MessageType::kHandshakeInitiation ||
-      header.type == MessageType::kHandshakeResponse) {
-    return DropReason::kHandshakeUnexpected;
-  }
   if (header.epoch != epoch_) return DropReason::kUnknownKeyEpoch;
 
   MutableBytes sealed = datagram.subspan(kHeaderSize);

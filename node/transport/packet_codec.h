@@ -72,12 +72,11 @@ struct OpenedPacket {
   ProbeReply probe_reply;  // valid for MessageType::kProbeReply
 };
 
-// InitialSendCounter returns the first nonce counter for a Sealer created at `now`: the Unix time
-// in nanoseconds. Epoch 0 keys are derived from the static identities alone, so they are the same
-// after a restart; starting the counter at the wall clock keeps every restart's counters above
-// the previous run's (which used fewer than one counter per nanosecond), so no nonce repeats and
-// the peer's replay window accepts the new run. It relies on the clock not stepping backwards
-// across a restart; issue 9's per-session keys remove that reliance (docs/wire-format.md).
+// InitialSendCounter returns the Unix time in nanoseconds at `now`, a start for numbers that
+// must keep increasing across restarts. Session keys (PeerSession) start their nonce counters at
+// 0, since each epoch's keys are new; the data plane uses this for bond sequence numbers, which
+// the peer's duplicate filter compares across restarts. It relies on the clock not stepping
+// backwards across a restart.
 uint64_t InitialSendCounter(absl::Time now);
 
 // PacketCodec seals and opens the datagrams of one peer pair under one epoch. Movable, not

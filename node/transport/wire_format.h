@@ -9,7 +9,7 @@
 //   0      1    version       kWireVersion
 //   1      1    type          MessageType
 //   2      1    flags         none defined in version 1; must be 0
-//   3      1    key epoch     which PeerKeys sealed this packet (0 = static keys)
+//   3      1    key epoch     which session epoch's keys sealed this packet (never 0)
 //   4      5    sender id     40-bit NodeId of the sender
 //   9      3    reserved      must be 0
 //   12     8    counter       AEAD nonce counter, per (sender, receiver, epoch)
