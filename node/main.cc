@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <prometheus/exposer.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -24,6 +25,7 @@
 #include "node/api/node_backend.h"
 #include "node/api/node_service.h"
 #include "node/daemon/data_plane.h"
+#include "node/daemon/privilege.h"
 #include "node/daemon/standalone_config.h"
 #include "node/metrics/node_metrics.h"
 #include "shared/command_line.h"
@@ -52,7 +54,8 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "Serve this node's Prometheus metrics on HOST:PORT (/metrics). Empty (default): off.");
 ABSL_FLAG(std::string, controller, "",
           "Join the fleet controller at HOST:PORT: it pushes the settings, overlay address and "
-          "peers (local.conf then supplies only this host's links; see docs/agent.md).");
+          "peers (local.conf then supplies only this host's links; see docs/agent.md). Several "
+          "replicas: HOST:PORT,HOST:PORT,... or a name with several addresses.");
 ABSL_FLAG(std::vector<std::string>, label, {},
           "key=value labels this node reports to its controller; repeat the flag or give a "
           "comma list (--label site=fra1,rack=r12).");
@@ -61,6 +64,11 @@ ABSL_FLAG(std::string, controller_ca, "",
 ABSL_FLAG(std::string, controller_cert, "",
           "This node's client certificate (PEM) for the controller.");
 ABSL_FLAG(std::string, controller_key, "", "The private key (PEM) of --controller-cert.");
+ABSL_FLAG(std::string, user, "",
+          "After set-up (TUN open, sockets bound), switch to this user (name or uid) and its "
+          "primary group, keeping only CAP_NET_ADMIN. HOME, the controller's TLS files and a "
+          "unix: API socket's directory must be this user's. Empty: keep the uid; every "
+          "capability but CAP_NET_ADMIN is dropped either way (docs/SECURITY.md).");
 ABSL_FLAG(bool, insecure, false,
           "With --controller and no TLS flags: talk to the controller in plaintext (a trusted "
           "network only).");
@@ -132,6 +140,26 @@ absl::StatusOr<fleetbond::daemon::DataPlane::Options> DataPlaneOptions() {
   return options;
 }
 
+// DropPrivileges keeps only what the running node needs (node/daemon/privilege.h). Called right
+// after the data plane is created: TUN and sockets are open, and no thread has started yet.
+absl::Status DropPrivileges(const std::string& home,
+                            const fleetbond::daemon::DataPlane::Options& options) {
+  fleetbond::daemon::PrivilegeOptions privilege;
+  privilege.user = absl::GetFlag(FLAGS_user);
+  privilege.bind_privileged_port = options.port < 1024;
+  absl::StatusOr<fleetbond::daemon::DroppedPrivileges> dropped =
+      fleetbond::daemon::DropPrivileges(privilege);
+  if (!dropped.ok()) return dropped.status();
+  std::cerr << "fleetbond-node: running with " << dropped->Describe() << "\n";
+  // The saved push and state.json are written here later; say so now, not at the first push.
+  if (!privilege.user.empty() && access(home.c_str(), W_OK | X_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--user ", privilege.user, " cannot write ", home, " (chown -R ", privilege.user, " ",
+        home, ")"));
+  }
+  return absl::OkStatus();
+}
+
 // Serve runs the local API and the exporter around the data plane until it stops. `agent`, when
 // set, is the controller session, started once the rest is up and stopped first.
 int Serve(const std::string& home, fleetbond::daemon::DataPlane& dp,
@@ -189,6 +217,11 @@ int Serve(const std::string& home, fleetbond::daemon::DataPlane& dp,
 
 // CheckControllerFlags refuses a --controller without TLS flags or --insecure, or with both.
 absl::Status CheckControllerFlags() {
+  if (absl::StatusOr<std::vector<fleetbond::agent::HostPort>> list =
+          fleetbond::agent::ParseControllerList(absl::GetFlag(FLAGS_controller));
+      !list.ok()) {
+    return list.status();
+  }
   const bool tls = !absl::GetFlag(FLAGS_controller_ca).empty() ||
                    !absl::GetFlag(FLAGS_controller_cert).empty() ||
                    !absl::GetFlag(FLAGS_controller_key).empty();
@@ -282,6 +315,10 @@ int RunWithController(const std::string& home, fleetbond::Identity identity,
                                            fleetbond::SystemClock::Get());
   if (!dp.ok()) {
     std::cerr << "fleetbond-node: cannot start: " << dp.status().message() << "\n";
+    return 1;
+  }
+  if (absl::Status dropped = DropPrivileges(home, *options); !dropped.ok()) {
+    std::cerr << "fleetbond-node: " << dropped.message() << "\n";
     return 1;
   }
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
@@ -407,6 +444,10 @@ int Run(const std::string& home, const std::vector<std::string>& label_values) {
     std::cerr << "fleetbond-node: cannot start: " << dp.status().message() << "\n";
     return 1;
   }
+  if (absl::Status dropped = DropPrivileges(home, *options); !dropped.ok()) {
+    std::cerr << "fleetbond-node: " << dropped.message() << "\n";
+    return 1;
+  }
   fleetbond::api::DataPlaneBackend backend(**dp);
   return Serve(home, **dp, backend, std::move(facts), fleetbond::settings::Source::kLocalConf,
                warnings, nullptr);
@@ -419,6 +460,7 @@ int main(int argc, char** argv) {
       "fleetbond-node: multipath bonding daemon.\n"
       "  fleetbond-node --home DIR --init            create the identity, print id and key\n"
       "  fleetbond-node --home DIR [--config FILE]   run (needs CAP_NET_ADMIN)\n"
+      "                 [--user NAME]                then as NAME with only CAP_NET_ADMIN\n"
       "  fleetbond-node --home DIR --controller HOST:PORT (--insecure | --controller-ca ...)\n"
       "                 [--label k=v ...]            join a fleet controller (docs/agent.md)\n"
       "  fleetbond-node --check-config FILE [-j]     validate a local.conf");
