@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -45,7 +46,9 @@ struct DataPlane::PeerPath {
 
 struct DataPlane::Peer {
   StaticPeer config;
-  std::optional<transport::PacketCodec> codec;
+  // The peer's keys: handshake state and the codecs of its live epochs.
+  std::optional<transport::PeerSession> session;
+  absl::Time next_session_tick = absl::InfinitePast();
   std::unique_ptr<bond::Bond> bond;  // null when the peer is not bonded (single best path)
   bond::DuplicateFilter dedup;
   uint64_t next_bond_seq = 1;
@@ -58,6 +61,18 @@ namespace {
 // Datagram buffers: a TUN packet is read straight to where the codec seals it in place.
 constexpr size_t kBufferSize = transport::UdpSocket::kBufferSize;
 constexpr size_t kTunBatch = 64;
+// How often each peer's handshake timers run (rekey by time and volume, retries, expiry).
+constexpr absl::Duration kSessionTickInterval = absl::Milliseconds(100);
+
+// TestingRekeyInterval reads FLEETBOND_TESTING_REKEY_SECONDS (integration tests only).
+std::optional<absl::Duration> TestingRekeyInterval() {
+  const char* text = std::getenv("FLEETBOND_TESTING_REKEY_SECONDS");
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  char* end = nullptr;
+  const double seconds = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(seconds >= 0.5 && seconds <= 86400)) return std::nullopt;
+  return absl::Seconds(seconds);
+}
 
 // MakeOverlayKey builds the 16-byte key of an IPv6 address, or of an IPv4 one v4-mapped.
 std::array<uint8_t, 16> MakeOverlayKey(const uint8_t* addr, size_t len) {
@@ -91,7 +106,12 @@ absl::StatusOr<std::unique_ptr<DataPlane>> DataPlane::Create(const Options& opti
   }
   absl::Status up = tun->SetUp();
   if (!up.ok()) return up;
-  std::unique_ptr<DataPlane> dp(new DataPlane(options, std::move(identity), std::move(settings),
+  Options effective = options;
+  if (std::optional<absl::Duration> rekey = TestingRekeyInterval()) {
+    effective.handshake = effective.handshake.WithRekeyInterval(*rekey);
+    std::cerr << "fleetbond-node: testing: rekeying every " << absl::FormatDuration(*rekey) << "\n";
+  }
+  std::unique_ptr<DataPlane> dp(new DataPlane(effective, std::move(identity), std::move(settings),
                                               std::move(standalone), clock, *std::move(tun)));
   absl::Status started = dp->Start();
   if (!started.ok()) return started;
@@ -172,20 +192,17 @@ std::array<uint8_t, 16> OverlayKeyOf(const std::string& address) {
 absl::Status DataPlane::AddPeer(const StaticPeer& sp) {
   auto peer = std::make_unique<Peer>();
   peer->config = sp;
-  absl::StatusOr<transport::PeerKeys> keys = transport::DerivePeerKeys(identity_, sp.public_key);
-  if (!keys.ok()) {
-    return absl::Status(keys.status().code(),
-                        absl::StrCat("peer ", sp.id.ToString(), ": ", keys.status().message()));
+  absl::StatusOr<transport::PeerSession> session =
+      transport::PeerSession::Create(identity_, sp.id, sp.public_key, options_.handshake, clock_);
+  if (!session.ok()) {
+    return absl::Status(session.status().code(),
+                        absl::StrCat("peer ", sp.id.ToString(), ": ", session.status().message()));
   }
-  // Nonce counters and bond sequence numbers both start at the wall clock (ns), so a restarted
-  // node's numbers are above its previous run's: the peer's replay window and its duplicate filter
-  // accept the new run at once instead of dropping it until the old high mark is passed.
-  const uint64_t start = transport::InitialSendCounter(absl::Now());
-  absl::StatusOr<transport::PacketCodec> codec =
-      transport::PacketCodec::Create(identity_.id(), sp.id, *keys, start);
-  if (!codec.ok()) return codec.status();
-  peer->codec.emplace(*std::move(codec));
-  peer->next_bond_seq = start;
+  peer->session.emplace(*std::move(session));
+  // Bond sequence numbers start at the wall clock (ns), so a restarted node's numbers are above
+  // its previous run's and the peer's duplicate filter accepts the new run at once. (Nonce
+  // counters need no such care: every session has fresh keys and starts them at 0.)
+  peer->next_bond_seq = transport::InitialSendCounter(absl::Now());
   std::optional<ResolvedPolicy> policy = settings_.resolver.ForPeer(sp.id.ToString());
   // A peer with no bonding policy still gets a bond: active-backup over whatever paths exist
   // is "a plain single path" that also survives the loss of one.
@@ -202,6 +219,8 @@ void DataPlane::RemovePeer(NodeId id) {
   auto it = std::find_if(peers_.begin(), peers_.end(),
                          [&](const std::unique_ptr<Peer>& p) { return p->config.id == id; });
   if (it == peers_.end()) return;
+  // Its keys go with it (wiped as they are destroyed); its counters stay in the node's totals.
+  retired_handshakes_ += (*it)->session->counters();
   auto overlay = peers_by_overlay_.find(OverlayKeyOf((*it)->config.overlay_address));
   if (overlay != peers_by_overlay_.end() && overlay->second == it->get()) {
     peers_by_overlay_.erase(overlay);
@@ -369,7 +388,9 @@ absl::Status DataPlane::Loop() {
     // Sleep until the earliest bond tick is due (bounded, so a clock jump cannot stall us).
     absl::Time now = clock_.Now();
     absl::Duration wait = absl::Milliseconds(200);
-    for (const auto& peer : peers_) wait = std::min(wait, peer->next_tick - now);
+    for (const auto& peer : peers_) {
+      wait = std::min({wait, peer->next_tick - now, peer->next_session_tick - now});
+    }
     const int timeout_ms =
         wait <= absl::ZeroDuration() ? 0 : static_cast<int>(absl::ToInt64Milliseconds(wait)) + 1;
     int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
@@ -422,7 +443,7 @@ DataPlane::Peer* DataPlane::PeerForDestination(const uint8_t* packet, size_t siz
   return nullptr;
 }
 
-void DataPlane::SendOnPath(Peer& peer, bond::PathId path, uint8_t* datagram, size_t size) {
+void DataPlane::SendOnPath(Peer& peer, bond::PathId path, const uint8_t* datagram, size_t size) {
   PeerPath& pp = peer.paths[path];
   if (!pp.in_use || pp.socket == nullptr) return;
   pp.socket->socket.Send(pp.remote, std::span<const uint8_t>(datagram, size));
@@ -452,6 +473,12 @@ void DataPlane::OnTunReadable() {
       ++drops_.no_usable_path;
       continue;
     }
+    transport::PacketCodec* codec = peer->session->SendCodec();
+    if (codec == nullptr) {
+      // No session keys yet (the first handshake is under way) or any more (rekeying failed).
+      ++drops_.by_reason[static_cast<size_t>(DropReason::kNoSession)];
+      continue;
+    }
     const uint64_t bond_seq = peer->next_bond_seq++;
     const bool several = paths.size() > 1;
     if (several) std::memcpy(copy, inner, len);
@@ -459,8 +486,8 @@ void DataPlane::OnTunReadable() {
       // Sealing is in place; a second path re-seals from the saved plaintext.
       if (several) std::memcpy(inner, copy, len);
       transport::SealResult r =
-          peer->codec->SealData(peer->paths[p].next_path_seq++, bond_seq,
-                                std::span<const uint8_t>(inner, len), std::span<uint8_t>(buf));
+          codec->SealData(peer->paths[p].next_path_seq++, bond_seq,
+                          std::span<const uint8_t>(inner, len), std::span<uint8_t>(buf));
       if (!r.ok()) {
         ++drops_.seal_failures;
         continue;
@@ -473,6 +500,7 @@ void DataPlane::OnTunReadable() {
 
 void DataPlane::OnSocketReadable(size_t socket_index) {
   LinkSocket& ls = *sockets_[socket_index];
+  const absl::Time now = clock_.Now();
   for (int round = 0; round < 4; ++round) {
     transport::UdpSocket::Batch& batch = ls.socket.Receive();
     if (batch.count() == 0) break;
@@ -505,11 +533,27 @@ void DataPlane::OnSocketReadable(size_t socket_index) {
           }
         }
       }
+      if (why == DropReason::kNone && (header.type == MessageType::kHandshakeInitiation ||
+                                       header.type == MessageType::kHandshakeResponse)) {
+        why = OnHandshakeMessage(*peer, path, datagram, now);
+        if (why != DropReason::kNone) {
+          ++drops_.by_reason[static_cast<size_t>(why)];
+          if (path != bond::kNoPath && why == DropReason::kAuthenticationFailed) {
+            peer->bond->OnBadPacket(path);
+          }
+        }
+        continue;
+      }
       transport::OpenedPacket packet;
-      if (why == DropReason::kNone) why = peer->codec->Open(datagram, &packet);
+      if (why == DropReason::kNone) why = peer->session->Open(datagram, &packet);
       if (why != DropReason::kNone) {
         ++drops_.by_reason[static_cast<size_t>(why)];
-        if (path != bond::kNoPath) peer->bond->OnBadPacket(path);
+        // Packets under an epoch we no longer (or do not yet) hold are a key transition, not a
+        // sign of a bad path.
+        if (path != bond::kNoPath && why != DropReason::kNoSession &&
+            why != DropReason::kUnknownKeyEpoch) {
+          peer->bond->OnBadPacket(path);
+        }
         continue;
       }
       if (path == bond::kNoPath) {
@@ -536,9 +580,11 @@ void DataPlane::OnSocketReadable(size_t socket_index) {
                                       .hold_time_ns = 0,
                                       .highest_path_seq = pp.highest_rx_path_seq,
                                       .received_on_path = pp.rx_packets};
+          transport::PacketCodec* codec = peer->session->SendCodec();
+          if (codec == nullptr) break;
           uint8_t out[128];
           transport::SealResult r =
-              peer->codec->SealProbeReply(pp.next_path_seq++, reply, std::span<uint8_t>(out));
+              codec->SealProbeReply(pp.next_path_seq++, reply, std::span<uint8_t>(out));
           if (r.ok()) SendOnPath(*peer, path, out, r.size);
           break;
         }
@@ -573,14 +619,19 @@ void DataPlane::OnNetlinkReadable() {
 void DataPlane::RunTicks() {
   const absl::Time now = clock_.Now();
   for (auto& peer : peers_) {
+    if (now >= peer->next_session_tick) TickSession(*peer, now);
     if (now < peer->next_tick) continue;
     bond::TickResult tick = peer->bond->Tick();
     peer->next_tick = tick.next_tick;
     for (const bond::Probe& probe : tick.probes) {
       PeerPath& pp = peer->paths[probe.path];
       if (!pp.in_use) continue;
+      // Without session keys the probe is not sent (the bond counts it lost, which is the truth:
+      // nothing can cross this path until the handshake completes).
+      transport::PacketCodec* codec = peer->session->SendCodec();
+      if (codec == nullptr) continue;
       uint8_t out[128];
-      transport::SealResult r = peer->codec->SealProbe(
+      transport::SealResult r = codec->SealProbe(
           pp.next_path_seq++,
           {.probe_seq = probe.seq,
            .sender_timestamp_ns = static_cast<uint64_t>(absl::ToUnixNanos(probe.sent_at))},
@@ -588,6 +639,76 @@ void DataPlane::RunTicks() {
       if (r.ok()) SendOnPath(*peer, probe.path, out, r.size);
     }
   }
+}
+
+void DataPlane::TickSession(Peer& peer, absl::Time now) {
+  peer.next_session_tick = now + kSessionTickInterval;
+  const bool had_session = peer.session->established();
+  std::optional<transport::PeerSession::Outgoing> out = peer.session->Tick();
+  if (had_session && !peer.session->established()) {
+    std::cerr << "fleetbond-node: peer " << peer.config.id.ToString()
+              << ": session keys expired without a new handshake; sending stops until one "
+                 "completes\n";
+  }
+  if (out.has_value()) SendHandshake(peer, *out, now);
+}
+
+void DataPlane::SendHandshake(Peer& peer, const transport::PeerSession::Outgoing& message,
+                              absl::Time now) {
+  std::array<bond::PathId, bond::kMaxPaths> usable{};
+  size_t count = 0;
+  for (size_t p = 0; p < peer.paths.size(); ++p) {
+    if (peer.paths[p].in_use && peer.paths[p].socket != nullptr) {
+      usable[count++] = static_cast<bond::PathId>(p);
+    }
+  }
+  if (count == 0) return;
+  // The path the bond would choose first; each retry moves one path further.
+  size_t first = 0;
+  bond::PathSet chosen =
+      peer.bond->Select({.flow = std::nullopt, .size = transport::kHandshakeMessageSize}, now);
+  if (!chosen.empty()) {
+    const bond::PathId want = chosen.first();
+    for (size_t i = 0; i < count; ++i) {
+      if (usable[i] == want) first = i;
+    }
+  }
+  const bond::PathId path = usable[(first + static_cast<size_t>(message.attempt)) % count];
+  SendOnPath(peer, path, message.message.data(), message.message.size());
+}
+
+DropReason DataPlane::OnHandshakeMessage(Peer& peer, bond::PathId path, std::span<uint8_t> datagram,
+                                         absl::Time now) {
+  if (static_cast<MessageType>(datagram[transport::kTypeOffset]) ==
+      MessageType::kHandshakeInitiation) {
+    // Every initiation costs an X25519 before its tag can be judged: bound them over all peers.
+    const double rate = options_.max_initiations_per_second;
+    if (initiation_tokens_at_ == absl::InfinitePast()) {
+      initiation_tokens_ = rate;
+    } else {
+      initiation_tokens_ = std::min(
+          rate, initiation_tokens_ + rate * absl::ToDoubleSeconds(now - initiation_tokens_at_));
+    }
+    initiation_tokens_at_ = now;
+    if (initiation_tokens_ < 1) return DropReason::kHandshakeRateLimited;
+    initiation_tokens_ -= 1;
+  }
+  const bool had_session = peer.session->established();
+  std::optional<transport::PeerSession::Outgoing> reply;
+  const DropReason why = peer.session->OnHandshake(datagram, &reply);
+  if (why != DropReason::kNone) return why;
+  if (!had_session && peer.session->established()) {
+    std::cerr << "fleetbond-node: peer " << peer.config.id.ToString() << ": session keys "
+              << "established (epoch " << static_cast<int>(peer.session->current_epoch()) << ")\n";
+  }
+  if (reply.has_value()) {
+    if (path != bond::kNoPath) {
+      SendOnPath(peer, path, reply->message.data(), reply->message.size());
+    } else {
+      ++drops_.unknown_path;
+    }
+  }
+  return DropReason::kNone;
 }
 
 void DataPlane::FlushSockets() {
@@ -758,7 +879,11 @@ settings::LocalConf DataPlane::CurrentSettings() {
 
 DataPlane::DropCounters DataPlane::Drops() {
   DropCounters out;
-  RunInLoop([&] { out = drops_; });
+  RunInLoop([&] {
+    out = drops_;
+    out.handshakes = retired_handshakes_;
+    for (const auto& peer : peers_) out.handshakes += peer->session->counters();
+  });
   return out;
 }
 

@@ -5,12 +5,16 @@
 //
 //   TUN --read--> peer by destination overlay address --Bond::Select--> path(s)
 //       --PacketCodec::SealData--> the path's UdpSocket --sendmmsg--> peer
-//   UdpSocket --recvmmsg--> PacketCodec::Open (header, peer, tag, replay) --> data: de-duplicate
-//       by bond sequence, write to the TUN; probe: answer on the same path; reply: Bond
+//   UdpSocket --recvmmsg--> PeerSession::Open (header, peer, epoch, tag, replay) --> data:
+//       de-duplicate by bond sequence, write to the TUN; probe: answer on the same path; reply:
+//       Bond; handshake message: PeerSession::OnHandshake, response on the same path
 //   rtnetlink --> InterfaceTable --> carrier events to every Bond at once; sockets and paths
 //       opened and closed as interfaces and addresses come and go
-//   timer --> Bond::Tick --> probes
+//   timer --> Bond::Tick --> probes; PeerSession::Tick --> handshake initiations and rekeys
 //
+// Every peer's keys are a PeerSession: data is sealed only under forward-secret session keys
+// (never under the static epoch 0), so nothing goes to a peer until the first handshake with it
+// has completed; such packets are dropped and counted as no_session.
 // One thread runs it all (epoll); nothing blocks, and nothing on the per-packet path allocates.
 // The peer directory and the overlay address may change while it runs (SetDirectory, from the
 // controller agent); a node in controller mode starts with neither.
@@ -42,6 +46,7 @@
 #include "node/daemon/interface_table.h"
 #include "node/daemon/standalone_config.h"
 #include "node/transport/packet_codec.h"
+#include "node/transport/peer_session.h"
 #include "node/transport/udp_socket.h"
 #include "node/tun/tun_device.h"
 #include "shared/clock.h"
@@ -57,9 +62,17 @@ class DataPlane {
     uint16_t port = 9800;
     // Link MTU assumed for the overlay MTU arithmetic (transport::InnerMtu).
     uint32_t link_mtu = 1500;
+    // Handshake timers and rekey limits (docs/wire-format.md). The environment variable
+    // FLEETBOND_TESTING_REKEY_SECONDS, when set, overrides the rekey interval: integration tests
+    // use it to force rekeys within seconds.
+    transport::HandshakeSettings handshake;
+    // At most this many handshake initiations per second are verified, over all peers (each
+    // costs an X25519 before its tag can be checked); more are dropped as handshake_rate_limited.
+    uint32_t max_initiations_per_second = 1000;
   };
 
-  // DropCounters count datagrams that could not be attributed to a path, by reason.
+  // DropCounters count datagrams that could not be attributed to a path, by reason, and the
+  // handshakes of all peers (those of removed peers included).
   struct DropCounters {
     std::array<uint64_t, transport::kDropReasonCount> by_reason{};
     uint64_t unknown_path = 0;    // authentic, but from an endpoint that is no path of the peer
@@ -67,6 +80,7 @@ class DataPlane {
     uint64_t no_usable_path = 0;  // TUN packets for a peer with no usable path
     uint64_t duplicates = 0;      // broadcast copies removed before the TUN
     uint64_t seal_failures = 0;
+    transport::HandshakeCounters handshakes;
   };
 
   static absl::StatusOr<std::unique_ptr<DataPlane>> Create(const Options& options,
@@ -154,7 +168,15 @@ class DataPlane {
   void OnNetlinkReadable();
   void RunTicks();
   void FlushSockets();
-  void SendOnPath(Peer& peer, bond::PathId path, uint8_t* datagram, size_t size);
+  void SendOnPath(Peer& peer, bond::PathId path, const uint8_t* datagram, size_t size);
+  // SendHandshake sends an initiation on the path the bond would use, or on another one for a
+  // retry (`attempt` > 0), so that one dead path cannot stall the handshake.
+  void SendHandshake(Peer& peer, const transport::PeerSession::Outgoing& message, absl::Time now);
+  // OnHandshakeMessage takes an initiation or response from `peer` that arrived on `path`.
+  transport::DropReason OnHandshakeMessage(Peer& peer, bond::PathId path,
+                                           std::span<uint8_t> datagram, absl::Time now);
+  // TickSession runs one peer's handshake timers.
+  void TickSession(Peer& peer, absl::Time now);
   Peer* PeerForDestination(const uint8_t* packet, size_t size);
 
   Options options_;
@@ -187,6 +209,11 @@ class DataPlane {
   using OverlayKey = std::array<uint8_t, 16>;
   absl::flat_hash_map<OverlayKey, Peer*> peers_by_overlay_;
   DropCounters drops_;
+  // Handshake counters of peers that were removed (so the node's totals never go down).
+  transport::HandshakeCounters retired_handshakes_;
+  // Global budget of initiation verifications (token bucket, refilled per second).
+  double initiation_tokens_ = 0;
+  absl::Time initiation_tokens_at_ = absl::InfinitePast();
 };
 
 }  // namespace fleetbond::daemon

@@ -47,6 +47,23 @@ std::vector<MetricFamily> NodeMetrics::Collect() const {
   drop("no_usable_path", d.no_usable_path);
   drop("duplicate", d.duplicates);
   drop("seal_failure", d.seal_failures);
+
+  MetricFamily& handshakes = out.emplace_back(
+      MetricFamily{"fleetbond_dataplane_handshakes_total",
+                   "Data-plane key handshakes with all peers, by event (docs/wire-format.md).",
+                   MetricType::Counter,
+                   {}});
+  auto handshake = [&](absl::string_view event, uint64_t n) {
+    ClientMetric& m = handshakes.metric.emplace_back();
+    m.label = {{"event", std::string(event)}, {"node", node_id_}};
+    m.counter.value = static_cast<double>(n);
+  };
+  handshake("initiated", d.handshakes.initiated);
+  handshake("responded", d.handshakes.responded);
+  handshake("completed", d.handshakes.completed);
+  handshake("rekeyed", d.handshakes.rekeys);
+  handshake("failed", d.handshakes.failed);
+  handshake("expired", d.handshakes.expired);
   return out;
 }
 

@@ -15,6 +15,8 @@
 //     fleetbond_bond_active_link{link} 1 (active-backup)
 //   per node (labels node, reason): fleetbond_dataplane_drops_total, every reason the data plane
 //     counts (the controller only gets them summed into fewer reasons)
+//   per node (labels node, event): fleetbond_dataplane_handshakes_total, the data-plane key
+//     handshakes (initiated, responded, completed, rekeyed, failed, expired)
 //
 // When a link has several paths (IPv4 and IPv6), gauges are those of the path it sends on and
 // counters are summed.
