@@ -222,20 +222,61 @@ absl::Status SqliteStore::OpenSchema() {
 
 absl::Status SqliteStore::InTransaction(absl::string_view operation, Access access,
                                         const std::function<absl::Status()>& body) {
-  FB_RETURN_IF_ERROR(SqliteExec(db_, access == Access::kWrite ? "BEGIN IMMEDIATE" : "BEGIN",
-                                absl::StrCat("beginning ", operation)));
-  absl::Status status = body();
+  absl::Status status = SqliteExec(db_, access == Access::kWrite ? "BEGIN IMMEDIATE" : "BEGIN",
+                                   absl::StrCat("beginning ", operation));
+  if (!status.ok()) return StorageFailure(operation, access, std::move(status));
+  status = body();
   // Statements still stepping would hold the read snapshot open past the transaction.
   ResetStatements();
   if (status.ok()) {
     status = SqliteExec(db_, "COMMIT", absl::StrCat("committing ", operation));
     if (status.ok()) return status;
   }
+  // Read before the rollback, which sets an error code of its own.
+  status = StorageFailure(operation, access, std::move(status));
   // After some errors SQLite has already rolled back; then there is nothing left to undo.
   if (!sqlite3_get_autocommit(db_)) {
     SqliteExec(db_, "ROLLBACK", absl::StrCat("rolling back ", operation)).IgnoreError();
   }
   return status;
+}
+
+absl::Status SqliteStore::StorageFailure(absl::string_view operation, Access access,
+                                         absl::Status status) {
+  // Only SQLite's own failures carry an error code worth reading; a refusal of ours (ABORTED,
+  // NOT_FOUND, ...) is passed on as it is.
+  if (status.ok() || access != Access::kWrite ||
+      (status.code() != absl::StatusCode::kInternal &&
+       status.code() != absl::StatusCode::kResourceExhausted &&
+       status.code() != absl::StatusCode::kFailedPrecondition)) {
+    return status;
+  }
+  const int code = sqlite3_extended_errcode(db_);
+  const char* cause = nullptr;
+  absl::StatusCode kind = absl::StatusCode::kUnavailable;
+  switch (code & 0xff) {
+    case SQLITE_FULL:
+      cause = "its disk is full";
+      kind = absl::StatusCode::kResourceExhausted;
+      break;
+    case SQLITE_READONLY:
+      cause = "it is read-only";
+      break;
+    case SQLITE_IOERR:
+      // A file system remounted read-only after an error answers writes with EROFS, which SQLite
+      // reports as an I/O error.
+      cause = "writing to it fails (an I/O error, or its file system went read-only)";
+      break;
+    case SQLITE_CANTOPEN:
+      cause = "a file of it cannot be opened for writing";
+      break;
+    default:
+      return status;
+  }
+  return absl::Status(
+      kind, absl::StrFormat("the store %s cannot take changes now (%s): %s failed and changed "
+                            "nothing; reads are still served (%s)",
+                            path_, cause, operation, status.message()));
 }
 
 absl::StatusOr<SqliteStatement*> SqliteStore::Statement(absl::string_view sql) {

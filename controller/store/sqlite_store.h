@@ -7,7 +7,9 @@
 //
 // Every call is one transaction on one connection behind a mutex. Values are always bound to
 // prepared statements. The schema carries its version in PRAGMA user_version; a database written
-// by a newer controller is refused, not guessed at. Damaged rows give DATA_LOSS.
+// by a newer controller is refused, not guessed at. Damaged rows give DATA_LOSS. A write that the
+// disk cannot take (full: RESOURCE_EXHAUSTED; read-only or failing: UNAVAILABLE) is rolled back and
+// changes nothing; reads keep working, and writes work again once the disk does.
 //
 // Choices the Store interface leaves open:
 //   - Deleting a settings scope that has no document is NOT_FOUND and changes nothing (no version
@@ -95,6 +97,11 @@ class SqliteStore final : public Store {
   // returned OK, rolls back otherwise.
   absl::Status InTransaction(absl::string_view operation, Access access,
                              const std::function<absl::Status()>& body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // StorageFailure turns a failed write of SQLite's (disk full, read-only file system, I/O error)
+  // into RESOURCE_EXHAUSTED or UNAVAILABLE with a sentence that names the store and says that
+  // nothing was stored; any other status is returned as it is.
+  absl::Status StorageFailure(absl::string_view operation, Access access, absl::Status status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Statement returns the cached prepared statement for `sql`, reset and unbound.
   absl::StatusOr<SqliteStatement*> Statement(absl::string_view sql)
