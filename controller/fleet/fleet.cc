@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -124,6 +125,9 @@ void Fleet::SetObserver(FleetObserver* observer) {
   observer_ = observer;
   if (observer_ != nullptr) {
     observer_->OnSettingsVersion(settings_.version);
+    for (const auto& [id, node] : nodes_) {
+      if (node->connected()) observer_->OnSessionOpened(id);
+    }
     ReportGauges();
   }
 }
@@ -137,6 +141,7 @@ absl::StatusOr<uint64_t> Fleet::Connect(const v1::Hello& hello, std::shared_ptr<
   uint64_t session = 0;
   {
     absl::MutexLock lock(&mu_);
+    if (draining_) return DrainStatus("refuses new sessions");
     const absl::Time now = clock_.Now();
     std::unique_ptr<NodeState>& slot = nodes_[hello.node_id()];
     bool is_new = slot == nullptr;
@@ -192,6 +197,7 @@ absl::StatusOr<uint64_t> Fleet::Connect(const v1::Hello& hello, std::shared_ptr<
       node.queued = true;
       connect_queue_.push_back(node.record.id);
     }
+    if (observer_) observer_->OnSessionOpened(node.record.id);
     Emit(v1::FleetEvent::KIND_CONNECTED, node.record.id,
          absl::StrCat("software ", hello.software_version(), ", ", node.record.endpoints.size(),
                       " endpoint(s)"));
@@ -258,6 +264,7 @@ void Fleet::Disconnect(const std::string& node_id, uint64_t session) {
     EndInflight(node);
     node.report = nullptr;
     --connected_;
+    if (observer_) observer_->OnSessionClosed(node_id);
     node.record.last_seen_unix_ms = absl::ToUnixMillis(clock_.Now());
     unsaved_.insert(node_id);
     for (auto c = commands_.begin(); c != commands_.end();) {
@@ -275,6 +282,45 @@ void Fleet::Disconnect(const std::string& node_id, uint64_t session) {
     ReportGauges();
   }
   RunCallbacks(callbacks);
+}
+
+bool Fleet::HasSession(const std::string& node_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = nodes_.find(node_id);
+  return it != nodes_.end() && it->second->connected();
+}
+
+absl::Status Fleet::DrainStatus(absl::string_view what) {
+  absl::Status status = absl::UnavailableError(
+      absl::StrCat("this controller replica is draining and ", what,
+                   redirects_.empty() ? "; try another replica" : "; try the one named"));
+  if (!redirects_.empty()) {
+    const std::string& to = redirects_[next_redirect_++ % redirects_.size()];
+    status = absl::UnavailableError(
+        absl::StrCat("this controller replica is draining and ", what, "; go to ", to));
+    status.SetPayload(kRedirectPayload, absl::Cord(to));
+  }
+  return status;
+}
+
+size_t Fleet::Drain(std::vector<std::string> redirects) {
+  std::vector<std::pair<std::shared_ptr<SessionSink>, absl::Status>> closing;
+  {
+    absl::MutexLock lock(&mu_);
+    draining_ = true;
+    redirects_ = std::move(redirects);
+    for (const auto& [id, node] : nodes_) {
+      if (node->connected()) closing.emplace_back(node->sink, DrainStatus("ends its sessions"));
+    }
+  }
+  // Outside the lock: a sink may finish the stream at once, and its end calls Disconnect.
+  for (auto& [sink, status] : closing) sink->Close(status);
+  return closing.size();
+}
+
+bool Fleet::draining() {
+  absl::MutexLock lock(&mu_);
+  return draining_;
 }
 
 void Fleet::HandleAck(NodeState& node, uint64_t version, absl::Time now) {

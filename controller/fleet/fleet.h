@@ -57,11 +57,21 @@ class SessionSink {
   virtual void Close(const absl::Status& status) = 0;
 };
 
-// FleetObserver hears what the controller's own metrics count. Calls come with Fleet's lock held:
-// they must be quick and must not call back into Fleet.
+// kRedirectPayload is the absl::Status payload with which Fleet names another replica
+// ("host:port") when it refuses or ends a session because it drains; the session service sends
+// it to the node as the trailing metadata `fleetbond-redirect` (replica.proto, "Redirect").
+inline constexpr char kRedirectPayload[] = "fleetbond-redirect";
+
+// FleetObserver hears what the controller's own metrics count, and which node sessions this
+// controller holds (a replicated store records that as the node's owner). Calls come with Fleet's
+// lock held: they must be quick and must not call back into Fleet.
 class FleetObserver {
  public:
   virtual ~FleetObserver() = default;
+  // OnSessionOpened: this controller now holds `node_id`'s session (also when a newer session of
+  // the node replaced an older one). OnSessionClosed: it no longer holds one.
+  virtual void OnSessionOpened(const std::string& node_id) { (void)node_id; }
+  virtual void OnSessionClosed(const std::string& node_id) { (void)node_id; }
   virtual void OnPush() {}
   virtual void OnAck(absl::Duration push_to_ack) { (void)push_to_ack; }
   virtual void OnNack() {}
@@ -111,6 +121,16 @@ class Fleet {
   absl::Status OnMessage(const std::string& node_id, uint64_t session, const v1::NodeMessage& m);
   // Disconnect: the stream ended. Pending commands of the session fail with UNAVAILABLE.
   void Disconnect(const std::string& node_id, uint64_t session);
+  // HasSession says whether this controller holds a session of `node_id` now.
+  bool HasSession(const std::string& node_id);
+
+  // Drain makes this controller give its nodes to other replicas: from now on Connect refuses
+  // with UNAVAILABLE, and every running session is closed with UNAVAILABLE. Both statuses carry
+  // the redirect hint (kRedirectPayload) `redirects[i % size]`, in turn, so the nodes spread over
+  // the replicas named; none when `redirects` is empty. Returns the number of sessions closed.
+  // Calling it again replaces the redirects (and closes any session opened meanwhile: none).
+  size_t Drain(std::vector<std::string> redirects);
+  bool draining();
 
   // Pump does what is due (pushes, registry flush) and returns when it next needs to run.
   // Start runs it on a thread of its own (with the real clock); tests call Pump directly.
@@ -156,6 +176,7 @@ class Fleet {
   // unsubscribes.
   std::shared_ptr<EventQueue> Watch(const std::string& node_id);
 
+  // SetObserver sets the one observer (nullptr: none); it hears of the sessions open already.
   void SetObserver(FleetObserver* observer);
   Clock& clock() { return clock_; }
   const FleetOptions& options() const { return options_; }
@@ -196,6 +217,8 @@ class Fleet {
   void EndInflight(NodeState& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   NodeSnapshot SnapshotOf(const NodeState& node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunCallbacks(std::vector<Callback>& callbacks);
+  // DrainStatus is UNAVAILABLE with the next redirect hint.
+  absl::Status DrainStatus(absl::string_view what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store& store_;
   Clock& clock_;
@@ -203,6 +226,9 @@ class Fleet {
 
   absl::Mutex mu_;
   FleetObserver* observer_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::string> redirects_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_redirect_ ABSL_GUARDED_BY(mu_) = 0;
   Settings settings_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::unique_ptr<NodeState>> nodes_ ABSL_GUARDED_BY(mu_);
   uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;

@@ -2,8 +2,10 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "shared/identity/identity.h"
@@ -21,7 +23,8 @@ using Reactor = grpc::ServerBidiReactor<v1::NodeMessage, v1::ControllerMessage>;
 // allows one outstanding write). Decisions are taken under its lock; gRPC is called outside it.
 class Sink : public SessionSink {
  public:
-  explicit Sink(Reactor* reactor) : reactor_(reactor) {}
+  Sink(Reactor* reactor, grpc::CallbackServerContext* context)
+      : reactor_(reactor), context_(context) {}
 
   void Send(const v1::ControllerMessage& message) override {
     const v1::ControllerMessage* start = nullptr;
@@ -53,6 +56,10 @@ class Sink : public SessionSink {
       if (reactor_ == nullptr || finishing_) return;
       finishing_ = true;
       status_ = ToGrpc(status);
+      // A draining replica names another one (replica.proto, "Redirect").
+      if (absl::optional<absl::Cord> to = status.GetPayload(kRedirectPayload); to.has_value()) {
+        context_->AddTrailingMetadata(kRedirectPayload, std::string(*to));
+      }
       finish = !writing_;
     }
     if (finish) reactor_->Finish(status_);
@@ -85,6 +92,7 @@ class Sink : public SessionSink {
  private:
   absl::Mutex mu_;
   Reactor* reactor_;
+  grpc::CallbackServerContext* const context_;
   std::deque<v1::ControllerMessage> queue_;  // front: being written
   bool writing_ = false;
   bool finishing_ = false;
@@ -94,7 +102,10 @@ class Sink : public SessionSink {
 class SessionReactor : public Reactor {
  public:
   SessionReactor(Fleet& fleet, const Auth& auth, grpc::CallbackServerContext* context)
-      : fleet_(fleet), auth_(auth), context_(context), sink_(std::make_shared<Sink>(this)) {
+      : fleet_(fleet),
+        auth_(auth),
+        context_(context),
+        sink_(std::make_shared<Sink>(this, context)) {
     StartRead(&in_);
   }
 
@@ -244,8 +255,8 @@ grpc::Status FleetService::ReplaceSettings(grpc::ServerContext* context,
   if (settings::HasErrors(issues)) return Refuse(issues);
   return Edit(
       context, request->scope(), request->expected_version(),
-      [&document](v1::Settings& doc) {
-        doc = document;
+      [&parsed = document](v1::Settings& doc) {
+        doc = parsed;
         return absl::OkStatus();
       },
       response);
@@ -278,8 +289,8 @@ grpc::Status FleetService::PutPolicy(grpc::ServerContext* context,
   if (settings::HasErrors(issues)) return Refuse(issues);
   return Edit(
       context, request->scope(), request->expected_version(),
-      [&](v1::Settings& doc) {
-        (*doc.mutable_policies())[request->name()] = policy;
+      [&, &parsed = policy](v1::Settings& doc) {
+        (*doc.mutable_policies())[request->name()] = parsed;
         return absl::OkStatus();
       },
       response);
@@ -390,24 +401,42 @@ grpc::Status FleetService::ListNodeBonds(grpc::ServerContext* context,
 
 absl::StatusOr<v1::CommandResult> FleetService::Command(const std::string& node_id,
                                                         v1::Command command) {
+  // A node whose session another replica holds: that replica runs the command.
+  if (forwarder_ != nullptr && !fleet_.HasSession(node_id)) {
+    std::optional<absl::StatusOr<v1::CommandResult>> forwarded =
+        forwarder_->Forward(node_id, command);
+    if (forwarded.has_value()) {
+      if (!forwarded->ok()) return forwarded->status();
+      if ((*forwarded)->code() != 0) {
+        return absl::Status(static_cast<absl::StatusCode>((*forwarded)->code()),
+                            (*forwarded)->message());
+      }
+      return *std::move(forwarded);
+    }
+  }
+  absl::StatusOr<v1::CommandResult> result = RunCommand(fleet_, node_id, std::move(command));
+  if (!result.ok()) return result.status();
+  if (result->code() != 0) {
+    return absl::Status(static_cast<absl::StatusCode>(result->code()), result->message());
+  }
+  return result;
+}
+
+absl::StatusOr<v1::CommandResult> RunCommand(Fleet& fleet, const std::string& node_id,
+                                             v1::Command command) {
   struct Waiter {
     absl::Notification done;
     absl::StatusOr<v1::CommandResult> result = absl::UnknownError("no answer");
   };
   auto waiter = std::make_shared<Waiter>();
-  fleet_.SendCommand(node_id, std::move(command), [waiter](absl::StatusOr<v1::CommandResult> r) {
+  fleet.SendCommand(node_id, std::move(command), [waiter](absl::StatusOr<v1::CommandResult> r) {
     waiter->result = std::move(r);
     waiter->done.Notify();
   });
   // Fleet answers every command by its deadline; the margin covers a stalled pump.
-  if (!waiter->done.WaitForNotificationWithTimeout(fleet_.options().command_timeout +
+  if (!waiter->done.WaitForNotificationWithTimeout(fleet.options().command_timeout +
                                                    absl::Seconds(5))) {
     return absl::DeadlineExceededError(absl::StrCat("node ", node_id, " did not answer in time"));
-  }
-  if (!waiter->result.ok()) return waiter->result.status();
-  if (waiter->result->code() != 0) {
-    return absl::Status(static_cast<absl::StatusCode>(waiter->result->code()),
-                        waiter->result->message());
   }
   return waiter->result;
 }

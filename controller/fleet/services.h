@@ -16,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,6 +38,24 @@ struct Auth {
 // ToGrpc turns an absl::Status into a grpc::Status with the same code and message.
 grpc::Status ToGrpc(const absl::Status& status);
 
+// RunCommand sends `command` down the session this controller holds of `node_id` and waits for
+// the node's result (whose code may be an error: the caller maps it). NotFound for a node the
+// fleet does not know, Unavailable when it is not connected here, DeadlineExceeded when it does
+// not answer within the fleet's command timeout.
+absl::StatusOr<v1::CommandResult> RunCommand(Fleet& fleet, const std::string& node_id,
+                                             v1::Command command);
+
+// CommandForwarder hands a command for a node whose session this controller does not hold to the
+// replica that holds it (controller/replica/command_forwarder.h).
+class CommandForwarder {
+ public:
+  virtual ~CommandForwarder() = default;
+  // Forward returns nullopt when no other replica is known to hold the node's session (the
+  // command then fails here as usual), else the owner's result or why it could not be had.
+  virtual std::optional<absl::StatusOr<v1::CommandResult>> Forward(const std::string& node_id,
+                                                                   const v1::Command& command) = 0;
+};
+
 class SessionService : public v1::NodeSession::CallbackService {
  public:
   SessionService(Fleet& fleet, Auth auth) : fleet_(fleet), auth_(std::move(auth)) {}
@@ -52,6 +71,9 @@ class SessionService : public v1::NodeSession::CallbackService {
 class FleetService : public v1::Fleet::Service {
  public:
   FleetService(Fleet& fleet, Auth auth) : fleet_(fleet), auth_(std::move(auth)) {}
+  // SetForwarder makes GetNodeBond and RotateNodeBond forward to the replica that holds the
+  // node's session when this one does not (several replicas; null: never).
+  void SetForwarder(CommandForwarder* forwarder) { forwarder_ = forwarder; }
 
   grpc::Status GetSettings(grpc::ServerContext* context, const v1::GetFleetSettingsRequest* request,
                            v1::FleetSettings* response) override;
@@ -97,6 +119,7 @@ class FleetService : public v1::Fleet::Service {
 
   Fleet& fleet_;
   Auth auth_;
+  CommandForwarder* forwarder_ = nullptr;
 };
 
 }  // namespace fleetbond::controller

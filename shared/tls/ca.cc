@@ -274,4 +274,23 @@ absl::StatusOr<IssuedFiles> IssueServer(const std::string& ca_dir,
                Replace::kAllowed);
 }
 
+absl::StatusOr<IssuedFiles> IssueReplica(const std::string& ca_dir, absl::string_view name,
+                                         const std::vector<std::string>& names,
+                                         const std::string& out_dir, const Clock& clock) {
+  FB_RETURN_IF_ERROR(ValidateReplicaName(name));
+  if (names.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "replica ", name, " needs the DNS names or IP addresses nodes and replicas reach it by"));
+  }
+  FB_ASSIGN_OR_RETURN(std::string alt_names, ServerAltNames(names));
+  FB_ASSIGN_OR_RETURN(Ca ca, LoadCa(ca_dir));
+  CertificateSpec spec{
+      .common_name = std::string(name),
+      .organizational_unit = std::string(kReplicaUnit),
+      .validity = kLeafValidity,
+      .extensions = LeafExtensions("serverAuth,clientAuth",
+                                   absl::StrCat("URI:", ReplicaUri(name), ",", alt_names))};
+  return Issue(ca, spec, out_dir, absl::StrCat("replica-", name), clock.Now(), Replace::kAllowed);
+}
+
 }  // namespace fleetbond::tls

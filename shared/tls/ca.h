@@ -4,7 +4,11 @@
 // on the controller, that issues
 //   - node certificates (CN=<node id>, OU=node, URI fleetbond://node/<id>, clientAuth),
 //   - operator certificates (CN=<name>, OU=operator, URI fleetbond://operator/<name>, clientAuth),
-//   - server certificates for the controller (DNS and IP names, serverAuth).
+//   - server certificates for the controller (DNS and IP names, serverAuth),
+//   - replica certificates for one of several controller replicas (CN=<name>, OU=replica, URI
+//     fleetbond://replica/<name>, DNS and IP names, serverAuth and clientAuth): the replica serves
+//     nodes and operators with it and presents it to the other replicas when it forwards a
+//     command (docs/controller.md, "Replicas").
 // The controller's TLS code (credentials.h) trusts exactly this CA for client certificates and
 // reads the caller's role from the OU and URI, so a node certificate can never pass as an
 // operator's, nor one node's as another's.
@@ -87,5 +91,12 @@ absl::StatusOr<IssuedFiles> IssueServer(const std::string& ca_dir,
                                         const std::vector<std::string>& names,
                                         const std::string& out_dir,
                                         const Clock& clock = SystemClock::Get());
+
+// IssueReplica writes out_dir/replica-<name>.crt and .key for the controller replica `name`
+// (ValidateReplicaName), reachable under `names` (DNS names or IP addresses; at least one).
+absl::StatusOr<IssuedFiles> IssueReplica(const std::string& ca_dir, absl::string_view name,
+                                         const std::vector<std::string>& names,
+                                         const std::string& out_dir,
+                                         const Clock& clock = SystemClock::Get());
 
 }  // namespace fleetbond::tls

@@ -26,6 +26,9 @@ constexpr absl::string_view kUsage =
       Certificate for an operator (fleetbond-cli --controller ...).
   ca issue --server NAME [--server NAME]... [--dir DIR] [--out DIR]
       Another controller certificate, for these DNS names or IP addresses.
+  ca issue --replica NAME --server NAME [--server NAME]... [--dir DIR] [--out DIR]
+      Certificate for one of several controller replicas (docs/controller.md, "Replicas"):
+      it serves under the --server names and authenticates the replica to the others.
 
   --dir   the CA directory (default: %s)
   --out   where issued certificates and keys are written (default: the CA directory)
@@ -40,6 +43,7 @@ struct Flags {
   std::optional<std::string> name;
   std::optional<std::string> node;
   std::optional<std::string> operator_name;
+  std::optional<std::string> replica;
   std::vector<std::string> sans;
   std::vector<std::string> servers;
   bool help = false;
@@ -88,6 +92,7 @@ std::optional<std::string> ParseFlags(const std::vector<std::string>& args, size
     if (name == "name") problem = set_once(flags.name);
     if (name == "node") problem = set_once(flags.node);
     if (name == "operator") problem = set_once(flags.operator_name);
+    if (name == "replica") problem = set_once(flags.replica);
     if (name == "san") flags.sans.push_back(*value);
     if (name == "server") flags.servers.push_back(*value);
     if (problem.has_value()) return problem;
@@ -126,10 +131,12 @@ int Init(const Flags& flags, absl::string_view default_dir, std::ostream& out, s
 
 int Issue(const Flags& flags, absl::string_view default_dir, std::ostream& out, std::ostream& err,
           const Clock& clock) {
-  int kinds = flags.node.has_value() + flags.operator_name.has_value() + !flags.servers.empty();
+  // --replica takes the names it serves under from --server.
+  int kinds = flags.node.has_value() + flags.operator_name.has_value() +
+              (flags.replica.has_value() || !flags.servers.empty());
   if (kinds != 1) {
     err << "fleetbond-controller ca issue: give exactly one of --node ID, --operator NAME, "
-           "--server NAME\n"
+           "--server NAME, --replica NAME --server NAME\n"
         << "Run `fleetbond-controller ca --help` for usage.\n";
     return kCaCommandUsage;
   }
@@ -144,6 +151,10 @@ int Issue(const Flags& flags, absl::string_view default_dir, std::ostream& out, 
   } else if (flags.operator_name.has_value()) {
     files = IssueOperator(dir, *flags.operator_name, out_dir, clock);
     what = absl::StrCat("operator ", *flags.operator_name);
+  } else if (flags.replica.has_value()) {
+    files = IssueReplica(dir, *flags.replica, flags.servers, out_dir, clock);
+    what = absl::StrCat("controller replica ", *flags.replica, " at ",
+                        absl::StrJoin(flags.servers, ", "));
   } else {
     files = IssueServer(dir, flags.servers, out_dir, clock);
     what = absl::StrCat("controller at ", absl::StrJoin(flags.servers, ", "));
@@ -190,7 +201,7 @@ int RunCaCommand(const std::vector<std::string>& args, absl::string_view default
   if (command == "init") {
     problem = ParseFlags(args, first + 1, {"dir", "name", "san"}, flags);
   } else if (command == "issue") {
-    problem = ParseFlags(args, first + 1, {"dir", "out", "node", "operator", "server"}, flags);
+    problem = ParseFlags(args, first + 1, {"dir", "out", "node", "operator", "server", "replica"}, flags);
   } else {
     problem = absl::StrCat("unknown command \"", command, "\"");
   }

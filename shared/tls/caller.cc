@@ -60,6 +60,8 @@ std::string Caller::Describe() const {
       return absl::StrCat("node ", name);
     case kOperator:
       return absl::StrCat("operator ", name, by_token ? " (bearer token)" : "");
+    case kReplica:
+      return absl::StrCat("controller replica ", name);
     case kNone:
       break;
   }
@@ -89,9 +91,12 @@ absl::StatusOr<Caller> IdentityOfCertificate(absl::string_view pem) {
   } else if (unit == kOperatorUnit) {
     FB_RETURN_IF_ERROR(ValidateOperatorName(name));
     caller.role = Caller::kOperator;
+  } else if (unit == kReplicaUnit) {
+    FB_RETURN_IF_ERROR(ValidateReplicaName(name));
+    caller.role = Caller::kReplica;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("the client certificate's URI ", uris.front(),
-                                                   " is neither a node nor an operator"));
+                                                   " is neither a node, an operator nor a replica"));
   }
   caller.name = std::string(name);
   // The subject must tell the same story as the URI, so that no certificate can be read as two
@@ -160,8 +165,10 @@ absl::Status RequireNode(const Caller& caller, absl::string_view claimed_id) {
       return absl::PermissionDeniedError(
           absl::StrCat("certificate is for node ", caller.name, ", not ", claimed_id));
     case Caller::kOperator:
+    case Caller::kReplica:
       return absl::PermissionDeniedError(absl::StrCat(
-          "operator credentials cannot open a node session (", caller.Describe(), ")"));
+          caller.role == Caller::kOperator ? "operator" : "replica",
+          " credentials cannot open a node session (", caller.Describe(), ")"));
     case Caller::kNone:
       break;
   }
@@ -178,11 +185,32 @@ absl::Status RequireOperator(const Caller& caller) {
       return absl::PermissionDeniedError(
           absl::StrCat("node certificates cannot call the operator API (this one is for node ",
                        caller.name, ")"));
+    case Caller::kReplica:
+      return absl::PermissionDeniedError(absl::StrCat(
+          "replica certificates cannot call the operator API (", caller.Describe(),
+          "); a replica forwards through fleetbond.v1.Replica"));
     case Caller::kNone:
       break;
   }
   return absl::UnauthenticatedError(absl::StrCat(
       "the operator API needs an operator certificate or bearer token: ", caller.problem));
+}
+
+absl::Status RequireReplica(const Caller& caller) {
+  if (caller.insecure) return absl::OkStatus();
+  switch (caller.role) {
+    case Caller::kReplica:
+      return absl::OkStatus();
+    case Caller::kNode:
+    case Caller::kOperator:
+      return absl::PermissionDeniedError(absl::StrCat(
+          "only controller replicas may forward commands (replica certificates from `fleetbond-"
+          "controller ca issue --replica`); the caller is ", caller.Describe()));
+    case Caller::kNone:
+      break;
+  }
+  return absl::UnauthenticatedError(absl::StrCat(
+      "the replica API needs a replica certificate: ", caller.problem));
 }
 
 }  // namespace fleetbond::tls

@@ -37,9 +37,10 @@ namespace fleetbond::tls {
 
 // Caller is the authenticated identity behind one RPC.
 struct Caller {
-  enum Role { kNone, kNode, kOperator };
+  enum Role { kNone, kNode, kOperator, kReplica };
   Role role = kNone;
-  // name is the node id (kNode) or the operator name (kOperator); empty for kNone.
+  // name is the node id (kNode), the operator name (kOperator) or the controller replica's name
+  // (kReplica); empty for kNone.
   std::string name;
   // insecure is set on a server started with --insecure: nothing was checked and every claim is
   // believed.
@@ -74,8 +75,12 @@ Caller Authenticate(const grpc::ServerContextBase& ctx, const TokenSet& tokens, 
 // with no credentials.
 absl::Status RequireNode(const Caller& caller, absl::string_view claimed_id);
 // RequireOperator returns OK when `caller` may use the operator API; PermissionDenied for a node
-// certificate, Unauthenticated for a caller with no or wrong credentials.
+// or replica certificate, Unauthenticated for a caller with no or wrong credentials.
 absl::Status RequireOperator(const Caller& caller);
+// RequireReplica returns OK when `caller` is another controller replica (a replica certificate,
+// ca.h IssueReplica), which alone may forward commands (fleetbond.v1.Replica); PermissionDenied
+// for node and operator credentials, Unauthenticated for none.
+absl::Status RequireReplica(const Caller& caller);
 
 // CallerAuthenticator holds what the checks need (the operator tokens, the --insecure switch), so
 // services can call the checks with just their context. Thread-safe (immutable).
@@ -92,6 +97,9 @@ class CallerAuthenticator {
   }
   absl::Status RequireOperator(const grpc::ServerContextBase& ctx) const {
     return tls::RequireOperator(Authenticate(ctx));
+  }
+  absl::Status RequireReplica(const grpc::ServerContextBase& ctx) const {
+    return tls::RequireReplica(Authenticate(ctx));
   }
   bool insecure() const { return insecure_; }
 

@@ -82,6 +82,18 @@ std::string NodeUri(absl::string_view node_id) {
   return absl::StrCat(kUriScheme, kNodeUnit, "/", node_id);
 }
 
+std::string ReplicaUri(absl::string_view replica_name) {
+  return absl::StrCat(kUriScheme, kReplicaUnit, "/", replica_name);
+}
+
+absl::Status ValidateReplicaName(absl::string_view name) {
+  absl::Status status = ValidateOperatorName(name);
+  if (status.ok()) return status;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "replica name ", Quote(name),
+      " must be 1-64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit"));
+}
+
 std::string OperatorUri(absl::string_view operator_name) {
   return absl::StrCat(kUriScheme, kOperatorUnit, "/", operator_name);
 }

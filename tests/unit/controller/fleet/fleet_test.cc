@@ -574,3 +574,73 @@ TEST_F(FleetTest, OverlayAddressesAreNeverHandedOutTwice) {
 
 }  // namespace
 }  // namespace fleetbond::controller
+
+// --- several replicas: which sessions this controller holds, and draining ---
+
+namespace fleetbond::controller {
+namespace {
+
+class SessionRecorder : public FleetObserver {
+ public:
+  void OnSessionOpened(const std::string& id) override { events.push_back("+" + id); }
+  void OnSessionClosed(const std::string& id) override { events.push_back("-" + id); }
+  std::vector<std::string> events;
+};
+
+TEST_F(FleetTest, ObserverHearsWhichSessionsThisControllerHolds) {
+  TestNode a = MakeNode("10.0.0.1/9800");
+  TestNode b = MakeNode("10.0.0.2/9800");
+  Connect(a);
+  SessionRecorder recorder;
+  fleet_->SetObserver(&recorder);  // hears of the session open already
+  EXPECT_THAT(recorder.events, ElementsAre("+" + a.id));
+  EXPECT_TRUE(fleet_->HasSession(a.id));
+  EXPECT_FALSE(fleet_->HasSession(b.id));
+  Connect(b);
+  const uint64_t first = b.session;
+  Connect(b);  // a newer session of the same node: still held
+  fleet_->Disconnect(b.id, first);  // the replaced one ending changes nothing
+  EXPECT_TRUE(fleet_->HasSession(b.id));
+  fleet_->Disconnect(b.id, b.session);
+  EXPECT_FALSE(fleet_->HasSession(b.id));
+  EXPECT_THAT(recorder.events, ElementsAre("+" + a.id, "+" + b.id, "+" + b.id, "-" + b.id));
+  fleet_->SetObserver(nullptr);
+}
+
+TEST_F(FleetTest, DrainEndsEverySessionAndRefusesNewOnesWithRedirectsInTurn) {
+  TestNode a = MakeNode("10.0.0.1/9800");
+  TestNode b = MakeNode("10.0.0.2/9800");
+  TestNode c = MakeNode("10.0.0.3/9800");
+  Connect(a);
+  Connect(b);
+  EXPECT_FALSE(fleet_->draining());
+  EXPECT_EQ(fleet_->Drain({"r2:9900", "r3:9900"}), 2u);
+  EXPECT_TRUE(fleet_->draining());
+  std::vector<std::string> sent_to;
+  for (TestNode* n : {&a, &b}) {
+    std::optional<absl::Status> closed = n->sink->closed();
+    ASSERT_TRUE(closed.has_value());
+    EXPECT_EQ(closed->code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(closed->message(), HasSubstr("draining"));
+    absl::optional<absl::Cord> to = closed->GetPayload(kRedirectPayload);
+    ASSERT_TRUE(to.has_value());
+    sent_to.push_back(std::string(*to));
+  }
+  // Spread over the replicas named.
+  EXPECT_THAT(sent_to, ::testing::UnorderedElementsAre("r2:9900", "r3:9900"));
+
+  c.sink = std::make_shared<FakeSink>();
+  absl::StatusOr<uint64_t> refused = fleet_->Connect(c.hello, c.sink);
+  EXPECT_THAT(refused.status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("draining")));
+  ASSERT_TRUE(refused.status().GetPayload(kRedirectPayload).has_value());
+  EXPECT_FALSE(fleet_->HasSession(c.id));
+
+  // Without redirects: no hint, the nodes move on through their own lists.
+  fleet_->Drain({});
+  absl::StatusOr<uint64_t> plain = fleet_->Connect(c.hello, c.sink);
+  EXPECT_EQ(plain.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(plain.status().GetPayload(kRedirectPayload).has_value());
+}
+
+}  // namespace
+}  // namespace fleetbond::controller
