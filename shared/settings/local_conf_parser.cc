@@ -514,7 +514,7 @@ class Parser {
     for (const auto& [key, value] : q.items()) {
       const std::string vpath = Join(path, key);
       auto it = std::find_if(std::begin(kSetters), std::end(kSetters),
-                             [&](const auto& s) { return key == s.first; });
+                             [&k = key](const auto& s) { return k == s.first; });
       if (it == std::end(kSetters)) {
         Fail(vpath, UnknownKey(key, LinkQualityKeys()));
         continue;
