@@ -89,13 +89,20 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, Clock& clock,
                                                      FleetOptions options) {
   std::unique_ptr<Fleet> fleet(new Fleet(store, clock, std::move(options)));
   FB_RETURN_IF_ERROR(fleet->Load());
+  // Settings stored through another controller replica reach this one's nodes too.
+  Fleet* self = fleet.get();
+  FB_RETURN_IF_ERROR(
+      store.WatchSettings([self](uint64_t version) { self->OnStoredSettings(version); }));
   return fleet;
 }
 
 Fleet::Fleet(Store& store, Clock& clock, FleetOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
-Fleet::~Fleet() { Stop(); }
+Fleet::~Fleet() {
+  store_.StopWatchingSettings();
+  Stop();
+}
 
 absl::Status Fleet::Load() {
   FB_ASSIGN_OR_RETURN(SettingsDocuments docs, store_.LoadSettings());
@@ -685,6 +692,32 @@ Fleet::Settings Fleet::GetSettings() {
   return settings_;
 }
 
+void Fleet::OnStoredSettings(uint64_t version) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (version <= settings_.version) return;  // ours, or already seen
+  }
+  // The store may be briefly unreachable (etcd electing a leader): a few tries, then the next
+  // change brings this one along.
+  absl::StatusOr<SettingsDocuments> docs = store_.LoadSettings();
+  for (int attempt = 1; !docs.ok() && attempt < 5; ++attempt) {
+    absl::SleepFor(absl::Milliseconds(200) * attempt);
+    docs = store_.LoadSettings();
+  }
+  if (!docs.ok()) return;
+  {
+    absl::MutexLock lock(&mu_);
+    if (docs->version <= settings_.version) return;
+    settings_.version = docs->version;
+    settings_.scopes = std::move(docs->scopes);
+    MarkAllDirty(clock_.Now());
+    Emit(v1::FleetEvent::KIND_SETTINGS_CHANGED, "",
+         "settings stored through another controller replica", settings_.version);
+    if (observer_) observer_->OnSettingsVersion(settings_.version);
+  }
+  Wake();
+}
+
 std::vector<settings::Issue> Fleet::Validate(const std::string& scope,
                                              const v1::Settings& document) {
   std::map<std::string, v1::Settings> scopes;
@@ -712,7 +745,15 @@ absl::StatusOr<uint64_t> Fleet::EditScope(const std::string& scope, uint64_t exp
                                           const std::string& author,
                                           const std::function<absl::Status(v1::Settings&)>& edit,
                                           std::vector<settings::Issue>* issues) {
+  return EditScopeAttempt(scope, expected_version, author, edit, issues, 0);
+}
+
+absl::StatusOr<uint64_t> Fleet::EditScopeAttempt(
+    const std::string& scope, uint64_t expected_version, const std::string& author,
+    const std::function<absl::Status(v1::Settings&)>& edit, std::vector<settings::Issue>* issues,
+    int attempt) {
   uint64_t version = 0;
+  bool reload = false;
   {
     absl::MutexLock lock(&mu_);
     if (expected_version != 0 && expected_version != settings_.version) {
@@ -732,18 +773,35 @@ absl::StatusOr<uint64_t> Fleet::EditScope(const std::string& scope, uint64_t exp
     }
     std::optional<v1::Settings> stored;
     if (!remove) stored = scopes.at(scope);
-    FB_ASSIGN_OR_RETURN(version, store_.PutSettings(scope, stored, settings_.version, author));
-    settings_.version = version;
-    settings_.scopes = std::move(scopes);
-    const absl::Time now = clock_.Now();
-    MarkAllDirty(now);
-    Emit(v1::FleetEvent::KIND_SETTINGS_CHANGED, "",
-         absl::StrCat(scope.empty() ? "fleet-wide" : absl::StrCat("scope ", scope),
-                      remove ? " removed" : " document changed",
-                      author.empty() ? "" : absl::StrCat(" by ", author)),
-         version);
-    if (observer_) observer_->OnSettingsVersion(version);
+    absl::StatusOr<uint64_t> put = store_.PutSettings(scope, stored, settings_.version, author);
+    // Another replica stored settings this one has not heard of yet: with no expected version
+    // from the caller, catch up and edit again (below, without the lock).
+    const bool catch_up = absl::IsAborted(put.status()) && expected_version == 0 && attempt < 3;
+    if (!catch_up) {
+      FB_ASSIGN_OR_RETURN(version, std::move(put));
+      // Stored on top of versions this replica has not seen (it held version 0, which the store
+      // takes as "any"): its documents are stale, so they are reloaded below instead.
+      reload = version != settings_.version + 1;
+    }
+    if (!catch_up && !reload) {
+      settings_.version = version;
+      settings_.scopes = std::move(scopes);
+      const absl::Time now = clock_.Now();
+      MarkAllDirty(now);
+      Emit(v1::FleetEvent::KIND_SETTINGS_CHANGED, "",
+           absl::StrCat(scope.empty() ? "fleet-wide" : absl::StrCat("scope ", scope),
+                        remove ? " removed" : " document changed",
+                        author.empty() ? "" : absl::StrCat(" by ", author)),
+           version);
+      if (observer_) observer_->OnSettingsVersion(version);
+    }
   }
+  if (version == 0) {
+    absl::StatusOr<SettingsDocuments> docs = store_.LoadSettings();
+    if (docs.ok()) OnStoredSettings(docs->version);
+    return EditScopeAttempt(scope, expected_version, author, edit, issues, attempt + 1);
+  }
+  if (reload) OnStoredSettings(version);
   Wake();
   return version;
 }

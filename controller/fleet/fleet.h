@@ -158,6 +158,10 @@ class Fleet {
                                      const std::string& author,
                                      const std::function<absl::Status(v1::Settings&)>& edit,
                                      std::vector<settings::Issue>* issues = nullptr);
+  // OnStoredSettings: the store reports (Store::WatchSettings) that settings are at `version`;
+  // when that is newer than what this Fleet holds (stored through another controller replica),
+  // it reloads them and pushes to its nodes as after a change of its own.
+  void OnStoredSettings(uint64_t version);
   // Validate judges `document` as if it replaced `scope`, storing nothing.
   std::vector<settings::Issue> Validate(const std::string& scope, const v1::Settings& document);
 
@@ -194,6 +198,11 @@ class Fleet {
   Fleet(Store& store, Clock& clock, FleetOptions options);
   absl::Status Load();
 
+  // EditScopeAttempt is EditScope's body; `attempt` counts catch-ups with other replicas.
+  absl::StatusOr<uint64_t> EditScopeAttempt(const std::string& scope, uint64_t expected_version,
+                                            const std::string& author,
+                                            const std::function<absl::Status(v1::Settings&)>& edit,
+                                            std::vector<settings::Issue>* issues, int attempt);
   absl::StatusOr<uint64_t> StoreScope(const std::string& scope,
                                       const std::optional<v1::Settings>& document,
                                       uint64_t expected_version, const std::string& author,

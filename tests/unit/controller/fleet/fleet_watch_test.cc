@@ -1,0 +1,192 @@
+// Fleet and Store::WatchSettings: settings stored through another controller replica (written
+// to the shared store behind this Fleet's back, then reported by the store's watch) reach this
+// Fleet's nodes, and an edit made on stale settings catches up instead of failing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "controller/fleet/fleet.h"
+#include "controller/store/memory_store.h"
+#include "shared/identity/identity.h"
+#include "shared/testing/status_matchers.h"
+
+namespace fleetbond::controller {
+namespace {
+
+using ::fleetbond::testing::IsOk;
+using ::fleetbond::testing::IsOkAndHolds;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+// WatchedStore is one replica's view of a store shared with others (`shared`): every call goes
+// to it, and the test plays the store's watch with Fire.
+class WatchedStore : public Store {
+ public:
+  explicit WatchedStore(Store& shared) : shared_(shared) {}
+
+  absl::StatusOr<SettingsDocuments> LoadSettings() override { return shared_.LoadSettings(); }
+  absl::StatusOr<uint64_t> PutSettings(absl::string_view scope,
+                                       const std::optional<v1::Settings>& settings,
+                                       uint64_t expected_version,
+                                       absl::string_view author) override {
+    return shared_.PutSettings(scope, settings, expected_version, author);
+  }
+  absl::StatusOr<std::vector<SettingsChange>> SettingsHistory(size_t limit) override {
+    return shared_.SettingsHistory(limit);
+  }
+  absl::StatusOr<std::vector<NodeRecord>> LoadNodes() override { return shared_.LoadNodes(); }
+  absl::Status SaveNodes(const std::vector<NodeRecord>& nodes) override {
+    return shared_.SaveNodes(nodes);
+  }
+  absl::Status DeleteNode(absl::string_view id) override { return shared_.DeleteNode(id); }
+  absl::StatusOr<std::map<std::string, std::string>> LeaseOverlays(
+      absl::string_view prefix, const std::vector<std::string>& node_ids) override {
+    return shared_.LeaseOverlays(prefix, node_ids);
+  }
+  absl::StatusOr<std::map<std::string, std::string>> Leases() override { return shared_.Leases(); }
+  absl::StatusOr<uint64_t> ReserveVersions(uint64_t count) override {
+    return shared_.ReserveVersions(count);
+  }
+
+  absl::Status WatchSettings(std::function<void(uint64_t)> on_change) override {
+    on_change_ = std::move(on_change);
+    return absl::OkStatus();
+  }
+  void StopWatchingSettings() override {
+    on_change_ = nullptr;
+    ++stops_;
+  }
+
+  // Fire reports `version` as the store's watch would.
+  void Fire(uint64_t version) {
+    ASSERT_TRUE(on_change_ != nullptr) << "nobody watches";
+    on_change_(version);
+  }
+  bool watched() const { return on_change_ != nullptr; }
+  int stops() const { return stops_; }
+
+ private:
+  Store& shared_;
+  std::function<void(uint64_t)> on_change_;
+  int stops_ = 0;
+};
+
+class Sink : public SessionSink {
+ public:
+  void Send(const v1::ControllerMessage& m) override {
+    absl::MutexLock lock(&mu_);
+    if (m.has_push()) pushes_.push_back(m.push());
+  }
+  void Close(const absl::Status&) override {}
+  std::vector<v1::ConfigPush> TakePushes() {
+    absl::MutexLock lock(&mu_);
+    return std::move(pushes_);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::ConfigPush> pushes_;
+};
+
+v1::Settings Policy(const std::string& name) {
+  v1::Settings settings;
+  settings.set_default_bonding_policy(name);
+  return settings;
+}
+
+class FleetWatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Fleet>> fleet = Fleet::Create(store_, clock_, FleetOptions());
+    ASSERT_THAT(fleet.status(), IsOk());
+    fleet_ = *std::move(fleet);
+  }
+
+  // ConnectNode connects a node and acks its first push.
+  std::shared_ptr<Sink> ConnectNode() {
+    absl::StatusOr<Identity> identity = Identity::Generate();
+    EXPECT_TRUE(identity.ok());
+    v1::Hello hello;
+    hello.set_node_id(identity->id().ToString());
+    hello.set_public_key(std::string(identity->public_key().begin(), identity->public_key().end()));
+    hello.add_interfaces()->set_name("eth0");
+    hello.mutable_interfaces(0)->add_endpoints("10.0.0.1/9800");
+    auto sink = std::make_shared<Sink>();
+    absl::StatusOr<uint64_t> session = fleet_->Connect(hello, sink);
+    EXPECT_THAT(session.status(), IsOk());
+    fleet_->Pump();
+    std::vector<v1::ConfigPush> pushes = sink->TakePushes();
+    EXPECT_THAT(pushes, SizeIs(1));
+    if (!pushes.empty()) {
+      v1::NodeMessage ack;
+      ack.mutable_ack()->set_version(pushes[0].version());
+      EXPECT_THAT(fleet_->OnMessage(hello.node_id(), *session, ack), IsOk());
+    }
+    return sink;
+  }
+
+  FakeClock clock_;
+  MemoryStore shared_{clock_};  // what every replica's store reaches
+  WatchedStore store_{shared_};
+  std::unique_ptr<Fleet> fleet_;
+};
+
+TEST_F(FleetWatchTest, SettingsStoredByAnotherReplica_ArePushedToThisReplicasNodes) {
+  ASSERT_TRUE(store_.watched());
+  std::shared_ptr<Sink> node = ConnectNode();
+
+  // Another replica stores settings; the store's watch reports the new version.
+  ASSERT_THAT(shared_.PutSettings("", Policy("broadcast"), 0, "bob"), IsOkAndHolds(1u));
+  store_.Fire(1);
+  EXPECT_EQ(fleet_->GetSettings().version, 1u);
+  EXPECT_EQ(fleet_->GetSettings().scopes.at("").default_bonding_policy(), "broadcast");
+
+  // Through the ordinary debounce: nothing at once, one push after it.
+  fleet_->Pump();
+  EXPECT_THAT(node->TakePushes(), IsEmpty());
+  clock_.Advance(absl::Milliseconds(250));
+  fleet_->Pump();
+  std::vector<v1::ConfigPush> pushes = node->TakePushes();
+  ASSERT_THAT(pushes, SizeIs(1));
+  EXPECT_EQ(pushes[0].settings().default_bonding_policy(), "broadcast");
+}
+
+TEST_F(FleetWatchTest, VersionsItAlreadyHas_ChangeNothing) {
+  std::shared_ptr<Sink> node = ConnectNode();
+  ASSERT_THAT(fleet_->ReplaceScope("", Policy("balance-rr"), 0, "alice"), IsOkAndHolds(1u));
+  clock_.Advance(absl::Milliseconds(250));
+  fleet_->Pump();
+  ASSERT_THAT(node->TakePushes(), SizeIs(1));
+
+  store_.Fire(1);  // its own write, reported back by the watch
+  store_.Fire(0);
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_THAT(node->TakePushes(), IsEmpty());
+  EXPECT_EQ(fleet_->GetSettings().version, 1u);
+}
+
+TEST_F(FleetWatchTest, EditWithoutExpectedVersion_CatchesUpWithAnotherReplicasWrite) {
+  // The other replica's write has not been reported yet: this Fleet still holds version 0.
+  ASSERT_THAT(shared_.PutSettings("", Policy("active-backup"), 0, "bob"), IsOkAndHolds(1u));
+  EXPECT_THAT(fleet_->ReplaceScope("site=berlin", Policy("balance-xor"), 0, "alice"),
+              IsOkAndHolds(2u));
+  Fleet::Settings settings = fleet_->GetSettings();
+  EXPECT_EQ(settings.version, 2u);
+  EXPECT_EQ(settings.scopes.at("").default_bonding_policy(), "active-backup");
+  EXPECT_EQ(settings.scopes.at("site=berlin").default_bonding_policy(), "balance-xor");
+}
+
+TEST_F(FleetWatchTest, DestroyingTheFleet_StopsTheWatch) {
+  fleet_.reset();
+  EXPECT_FALSE(store_.watched());
+  EXPECT_GE(store_.stops(), 1);
+}
+
+}  // namespace
+}  // namespace fleetbond::controller
