@@ -198,7 +198,11 @@ ControllerAgent::SessionEnd ControllerAgent::Session(v1::NodeSession::Stub& stub
     connected_ = true;
     Log() << "connected to " << controller << " (running on push "
           << hello.hello().last_acked_version() << ")\n";
-    std::thread metrics([&] { SendMetrics(*stream); });
+    absl::Notification metrics_done;
+    std::thread metrics([&] {
+      SendMetrics(*stream);
+      metrics_done.Notify();
+    });
     v1::ControllerMessage message;
     while (stream->Read(&message)) {
       if (message.has_push()) {
@@ -217,8 +221,10 @@ ControllerAgent::SessionEnd ControllerAgent::Session(v1::NodeSession::Stub& stub
       absl::MutexLock lock(&mu_);
       session_done_ = true;
     }
-    // Ends a Write the metrics thread may be blocked in (a controller that stopped reading).
-    context.TryCancel();
+    // A Write the metrics thread may be blocked in (a controller that stopped reading) is ended by
+    // cancelling. Otherwise the call is left alone: a cancelled call's Finish reports CANCELLED
+    // instead of the controller's status and trailers (a draining replica's redirect).
+    if (!metrics_done.WaitForNotificationWithTimeout(absl::Seconds(1))) context.TryCancel();
     metrics.join();
     connected_ = false;
   }

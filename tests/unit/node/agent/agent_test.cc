@@ -38,13 +38,19 @@ class FakeController final : public v1::NodeSession::Service {
   using Predicate = std::function<bool(const v1::NodeMessage&)>;
 
   grpc::Status Connect(
-      grpc::ServerContext*,
+      grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::ControllerMessage, v1::NodeMessage>* stream) override {
+    v1::NodeMessage message;
     {
       absl::MutexLock lock(&mu_);
+      if (!redirect_.empty()) {
+        // A draining replica: the Hello is answered with UNAVAILABLE and a redirect hint.
+        if (stream->Read(&message)) received_.push_back({message, absl::Now()});
+        context->AddTrailingMetadata(kRedirectMetadataKey, redirect_);
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining");
+      }
       stream_ = stream;
     }
-    v1::NodeMessage message;
     while (stream->Read(&message)) {
       absl::MutexLock lock(&mu_);
       received_.push_back({message, absl::Now()});
@@ -52,6 +58,12 @@ class FakeController final : public v1::NodeSession::Service {
     absl::MutexLock lock(&mu_);
     stream_ = nullptr;
     return grpc::Status::OK;
+  }
+
+  // Redirect makes every later session end at its Hello with a redirect to `to`.
+  void Redirect(const std::string& to) {
+    absl::MutexLock lock(&mu_);
+    redirect_ = to;
   }
 
   // Send writes on the node's stream once there is one.
@@ -102,6 +114,7 @@ class FakeController final : public v1::NodeSession::Service {
   grpc::ServerReaderWriter<v1::ControllerMessage, v1::NodeMessage>* stream_ ABSL_GUARDED_BY(mu_) =
       nullptr;
   std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
+  std::string redirect_ ABSL_GUARDED_BY(mu_);
   std::set<size_t> taken_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -195,11 +208,22 @@ class AgentTest : public ::testing::Test {
   }
 
   void StartAgent(const std::string& local_json = R"({"settings": {}})") {
+    StartAgentWith(Options(), local_json);
+  }
+  void StartAgentWith(AgentOptions options,
+                      const std::string& local_json = R"({"settings": {}})") {
     settings::ParsedLocalConf local = settings::ParseLocalConf(local_json);
     ASSERT_TRUE(local.issues.empty());
-    agent_ = std::make_unique<ControllerAgent>(Options(), local.conf, node_, node_, clock_);
+    agent_ = std::make_unique<ControllerAgent>(std::move(options), local.conf, node_, node_,
+                                               clock_);
     agent_->RestoreSavedPush();
     agent_->Start();
+  }
+
+  // PushAndAwaitAckFrom: `controller` pushes version `v` and the node acks it.
+  void PushAndAwaitAckFrom(FakeController& controller, uint64_t v) {
+    ASSERT_TRUE(controller.Push(fleet_.Push(v, 0)));
+    ASSERT_TRUE(controller.Next(AckOf(v)).has_value()) << "no ack of " << v;
   }
 
   // Acked pushes version `v` (a full push) and waits for its Ack.
@@ -413,6 +437,50 @@ TEST_F(AgentTest, ReconnectsToANewControllerAndSaysWhatItRunsOn) {
   const int applied = node_.applied();
   PushAndAwaitAck(3);
   EXPECT_EQ(node_.applied(), applied);
+}
+
+// A second controller replica beside the fixture's, on a port of its own.
+struct SecondController {
+  SecondController() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&controller);
+    server = builder.BuildAndStart();
+  }
+  ~SecondController() {
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
+  FakeController controller;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server;
+};
+
+TEST_F(AgentTest, ADrainingControllersRedirectIsFollowed) {
+  SecondController other;
+  controller_->Redirect(other.address());
+  StartAgent();
+  // The Hello reaches the draining one, which sends the node on; it says Hello there.
+  ASSERT_TRUE(controller_->Next(IsHello).has_value());
+  std::optional<v1::NodeMessage> hello = other.controller.Next(IsHello);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(hello->hello().node_id(), fleet_.id(0).ToString());
+  EXPECT_TRUE(Eventually([&] { return agent_->connected(); }));
+  PushAndAwaitAckFrom(other.controller, 4);
+}
+
+TEST_F(AgentTest, WithSeveralControllersADeadOneIsSkipped) {
+  SecondController other;
+  // The fixture's controller is gone; whichever the random start picks, the node ends up on the
+  // live one.
+  const std::string dead = absl::StrCat("127.0.0.1:", port_);
+  StopServer();
+  AgentOptions options = Options();
+  options.controller = absl::StrCat(dead, ",", other.address());
+  StartAgentWith(options);
+  ASSERT_TRUE(other.controller.Next(IsHello).has_value());
+  EXPECT_TRUE(Eventually([&] { return agent_->connected(); }));
+  PushAndAwaitAckFrom(other.controller, 2);
 }
 
 TEST_F(AgentTest, ANewAgentRunsOnTheSavedPushBeforeTheControllerAnswers) {
