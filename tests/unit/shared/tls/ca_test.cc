@@ -231,6 +231,35 @@ TEST_F(CaTest, IssueServer_NamesEveryDnsNameAndAddress) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a..b")));
 }
 
+TEST_F(CaTest, IssueReplica_ServesItsNamesAndIdentifiesTheReplicaAsAClient) {
+  auto files = IssueReplica(ca_dir(), "ctl-b", {"ctl-b.internal", "10.0.0.6"}, dir_.File("out"),
+                            clock_);
+  ASSERT_THAT(files, IsOk());
+  EXPECT_EQ(files->cert_file, dir_.File("out/replica-ctl-b.crt"));
+  EXPECT_EQ(ModeOf(files->key_file), 0600u);
+  X509Ptr cert = LoadCert(files->cert_file);
+  X509Ptr ca = CaCert();
+  EXPECT_EQ(VerifyChain(ca.get(), cert.get(), clock_.Now()), X509_V_OK);
+  EXPECT_EQ(X509_check_host(cert.get(), "ctl-b.internal", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(cert.get(), "10.0.0.6", 0), 1);
+  // Both ends of mutual TLS between replicas.
+  EXPECT_EQ(X509_check_purpose(cert.get(), X509_PURPOSE_SSL_SERVER, 0), 1);
+  EXPECT_EQ(X509_check_purpose(cert.get(), X509_PURPOSE_SSL_CLIENT, 0), 1);
+  auto caller = IdentityOfCertificate(ReadText(files->cert_file));
+  ASSERT_THAT(caller, IsOk());
+  EXPECT_EQ(caller->role, Caller::kReplica);
+  EXPECT_EQ(caller->name, "ctl-b");
+  EXPECT_EQ(caller->Describe(), "controller replica ctl-b");
+  EXPECT_THAT(RequireReplica(*caller), IsOk());
+  EXPECT_THAT(RequireOperator(*caller), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(RequireNode(*caller, "0123456789"), StatusIs(absl::StatusCode::kPermissionDenied));
+
+  EXPECT_THAT(IssueReplica(ca_dir(), "ctl-b", {}, dir_.File("out"), clock_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("DNS names or IP")));
+  EXPECT_THAT(IssueReplica(ca_dir(), "bad/name", {"h"}, dir_.File("out"), clock_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("replica name")));
+}
+
 TEST_F(CaTest, SerialNumbersAreRandom128BitValues) {
   auto first = IssueNode(ca_dir(), "0000000001", dir_.File("a"), clock_);
   auto second = IssueNode(ca_dir(), "0000000001", dir_.File("b"), clock_);
