@@ -18,17 +18,23 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "controller/fleet/fleet.h"
 #include "controller/fleet/services.h"
 #include "controller/metrics/controller_metrics.h"
 #include "controller/metrics/fleet_metrics.h"
+#include "controller/replica/command_forwarder.h"
+#include "controller/replica/node_owners.h"
+#include "controller/replica/replica_service.h"
 #include "controller/store/sqlite_store.h"
 #include "shared/clock.h"
 #include "shared/command_line.h"
 #include "shared/tls/ca_command.h"
 #include "shared/tls/caller.h"
 #include "shared/tls/credentials.h"
+#include "shared/tls/secure_files.h"
 
 ABSL_FLAG(std::string, data, "/var/lib/fleetbond-controller",
           "Data directory: the SQLite store (fleet.db) and, by default, the fleet CA (ca/).");
@@ -50,6 +56,14 @@ ABSL_FLAG(std::string, tls_cert, "", "The controller's certificate (PEM).");
 ABSL_FLAG(std::string, tls_key, "", "The private key (PEM) of --tls-cert.");
 ABSL_FLAG(std::string, operator_tokens, "",
           "File of operator bearer tokens, one \"name token\" per line (docs/tls.md).");
+ABSL_FLAG(std::string, replica_owners, "",
+          "Several replicas without etcd: a file of \"NODE_ID REPLICA HOST:PORT\" lines naming "
+          "the replica that holds each node's session; operator commands for those nodes are "
+          "forwarded there (docs/controller.md, \"Replicas\"). Needs a replica certificate.");
+ABSL_FLAG(std::string, drain_redirect, "",
+          "HOST:PORT of other replicas (comma-separated) that the nodes are sent to when this "
+          "replica drains (Replica.Drain, SIGTERM). Empty: no redirect hint; nodes move on "
+          "through their own lists of controllers.");
 ABSL_FLAG(bool, insecure, false,
           "Plaintext gRPC and no caller checks: for local demos only; anyone who can reach "
           "--listen can then change the fleet's settings and impersonate nodes.");
@@ -161,6 +175,48 @@ int Serve() {
     return caller.name;
   };
 
+  // This replica's name is its replica certificate's (ca issue --replica NAME); none otherwise.
+  std::string replica_name;
+  if (!insecure) {
+    absl::StatusOr<std::string> pem = fleetbond::tls::ReadSmallFile(
+        tls.cert_file, "controller certificate (--tls-cert)", fleetbond::tls::Secrecy::kPublic);
+    if (!pem.ok()) return Fail(pem.status());
+    absl::StatusOr<fleetbond::tls::Caller> self = fleetbond::tls::IdentityOfCertificate(*pem);
+    if (self.ok() && self->role == fleetbond::tls::Caller::kReplica) replica_name = self->name;
+  }
+  std::vector<std::string> drain_redirects =
+      absl::StrSplit(absl::GetFlag(FLAGS_drain_redirect), ',', absl::SkipWhitespace());
+  // Where the node sessions of other replicas are (a static file; a replicated store knows it).
+  std::unique_ptr<fleetbond::controller::NodeOwners> owners;
+  if (const std::string file = absl::GetFlag(FLAGS_replica_owners); !file.empty()) {
+    if (!insecure && replica_name.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          "--replica-owners: replicas forward commands to each other over mutual TLS, which "
+          "needs a replica certificate as --tls-cert (fleetbond-controller ca issue --replica "
+          "NAME --server HOST)"));
+    }
+    auto from_file = std::make_unique<fleetbond::controller::FileNodeOwners>(file);
+    if (absl::Status ok = from_file->Check(); !ok.ok()) return Fail(ok);
+    owners = std::move(from_file);
+  }
+  std::unique_ptr<fleetbond::controller::GrpcReplicaClient> replica_client;
+  std::unique_ptr<fleetbond::controller::ReplicaForwarder> forwarder;
+  if (owners != nullptr) {
+    std::shared_ptr<grpc::ChannelCredentials> replica_credentials =
+        grpc::InsecureChannelCredentials();
+    if (!insecure) {
+      absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds =
+          fleetbond::tls::MakeClientCredentials(
+              {.ca_file = tls.ca_file, .cert_file = tls.cert_file, .key_file = tls.key_file});
+      if (!creds.ok()) return Fail(creds.status());
+      replica_credentials = *creds;
+    }
+    replica_client =
+        std::make_unique<fleetbond::controller::GrpcReplicaClient>(replica_credentials);
+    forwarder = std::make_unique<fleetbond::controller::ReplicaForwarder>(
+        *owners, *replica_client, fleetbond::controller::ForwarderOptions{.self = replica_name});
+  }
+
   absl::StatusOr<std::unique_ptr<fleetbond::controller::SqliteStore>> store =
       fleetbond::controller::SqliteStore::Open(data);
   if (!store.ok()) return Fail(store.status());
@@ -204,6 +260,16 @@ int Serve() {
 
   fleetbond::controller::SessionService sessions(**fleet, auth);
   fleetbond::controller::FleetService operators(**fleet, auth);
+  if (forwarder != nullptr) operators.SetForwarder(forwarder.get());
+  fleetbond::controller::ReplicaAuth replica_auth;
+  replica_auth.replica = [authenticator](const grpc::ServerContextBase& ctx) {
+    return authenticator->RequireReplica(ctx);
+  };
+  replica_auth.op = [authenticator](const grpc::ServerContextBase& ctx) {
+    return authenticator->RequireOperator(ctx);
+  };
+  fleetbond::controller::ReplicaService replica(
+      **fleet, {.self = replica_name, .drain_redirects = drain_redirects}, replica_auth);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -219,6 +285,7 @@ int Serve() {
   builder.AddChannelArgument(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, 256 << 20);
   builder.RegisterService(&sessions);
   builder.RegisterService(&operators);
+  builder.RegisterService(&replica);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
@@ -226,7 +293,9 @@ int Serve() {
   (*fleet)->Start();
   fleetbond::controller::Fleet::Settings settings = (*fleet)->GetSettings();
   std::cerr << "fleetbond-controller: serving on " << listen << " (settings version "
-            << settings.version << ", store " << data << "/fleet.db)"
+            << settings.version << ", store " << data << "/fleet.db"
+            << (replica_name.empty() ? std::string() : absl::StrCat(", replica ", replica_name))
+            << (owners == nullptr ? "" : ", forwarding commands to their nodes' replicas") << ")"
             << (metrics_listen.empty()
                     ? ""
                     : absl::StrCat(", metrics on http://", metrics_listen, "/metrics"))
@@ -239,7 +308,14 @@ int Serve() {
   sigaddset(&signals, SIGINT);
   int signal = 0;
   sigwait(&signals, &signal);
-  std::cerr << "fleetbond-controller: " << strsignal(signal) << ", stopping\n";
+  // Draining first: the nodes are told where to go (--drain-redirect) instead of finding out.
+  const size_t drained = (*fleet)->Drain(drain_redirects);
+  std::cerr << "fleetbond-controller: " << strsignal(signal) << ", draining " << drained
+            << " node session(s)"
+            << (drain_redirects.empty()
+                    ? std::string()
+                    : absl::StrCat(" to ", absl::StrJoin(drain_redirects, ", ")))
+            << ", stopping\n";
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   (*fleet)->Stop();
   std::cerr << "fleetbond-controller: stopped\n";
