@@ -8,6 +8,7 @@
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <memory>
@@ -28,6 +29,7 @@
 #include "controller/replica/command_forwarder.h"
 #include "controller/replica/node_owners.h"
 #include "controller/replica/replica_service.h"
+#include "controller/replica/etcd_replica.h"
 #include "controller/store/sqlite_store.h"
 #include "shared/clock.h"
 #include "shared/command_line.h"
@@ -38,6 +40,24 @@
 
 ABSL_FLAG(std::string, data, "/var/lib/fleetbond-controller",
           "Data directory: the SQLite store (fleet.db) and, by default, the fleet CA (ca/).");
+ABSL_FLAG(std::string, store, "",
+          "Where the fleet's state lives: empty for SQLite in --data, or "
+          "etcd://HOST:PORT[,HOST:PORT...] for several replicas sharing one etcd "
+          "(docs/scale-out.md).");
+ABSL_FLAG(std::string, etcd_ca, "", "CA (PEM) of etcd's server certificates: TLS to etcd.");
+ABSL_FLAG(std::string, etcd_cert, "", "Client certificate (PEM) for etcd, with --etcd-key.");
+ABSL_FLAG(std::string, etcd_key, "", "The private key (PEM) of --etcd-cert.");
+ABSL_FLAG(absl::Duration, etcd_wait, absl::Seconds(60),
+          "How long to wait for etcd at start before giving up.");
+ABSL_FLAG(std::string, replica_id, "",
+          "This replica's name in etcd. Default: its replica certificate's name, else the host "
+          "name.");
+ABSL_FLAG(std::string, advertise, "",
+          "HOST:PORT where other replicas reach this one's gRPC port. Default: the host name and "
+          "--listen's port.");
+ABSL_FLAG(absl::Duration, node_expiry, absl::Hours(24 * 30),
+          "With etcd: the elected leader removes nodes not seen for this long (and connected "
+          "nowhere) and reclaims their overlay addresses.");
 ABSL_FLAG(std::string, listen, "0.0.0.0:9900",
           "gRPC address for node sessions and the operator API.");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9902",
@@ -110,7 +130,15 @@ class FleetView : public fleetbond::metrics::FleetView {
 // Observer feeds the controller's own instruments.
 class Observer : public fleetbond::controller::FleetObserver {
  public:
-  explicit Observer(fleetbond::metrics::ControllerMetrics& m) : m_(m) {}
+  Observer(fleetbond::metrics::ControllerMetrics& m, fleetbond::controller::EtcdReplica* etcd)
+      : m_(m), etcd_(etcd) {}
+  // With etcd, the replica records which node sessions it holds (docs/scale-out.md).
+  void OnSessionOpened(const std::string& id) override {
+    if (etcd_ != nullptr) etcd_->OnSessionOpened(id);
+  }
+  void OnSessionClosed(const std::string& id) override {
+    if (etcd_ != nullptr) etcd_->OnSessionClosed(id);
+  }
   void OnPush() override { m_.CountPush(); }
   void OnAck(absl::Duration d) override { m_.ObservePushToAck(absl::ToDoubleSeconds(d)); }
   void OnNack() override { m_.CountNack(); }
@@ -120,6 +148,55 @@ class Observer : public fleetbond::controller::FleetObserver {
 
  private:
   fleetbond::metrics::ControllerMetrics& m_;
+  fleetbond::controller::EtcdReplica* const etcd_;
+};
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "controller";
+  return name;
+}
+
+// OpenEtcd opens the etcd store and the replica's lease, registration and election for
+// --store etcd://..., waiting for etcd with progress messages.
+absl::StatusOr<std::unique_ptr<fleetbond::controller::EtcdReplica>> OpenEtcd(
+    const std::string& url, const std::string& replica_name, const std::string& listen) {
+  absl::StatusOr<fleetbond::controller::EtcdOptions> etcd =
+      fleetbond::controller::ParseEtcdUrl(url);
+  if (!etcd.ok()) return etcd.status();
+  etcd->ca_file = absl::GetFlag(FLAGS_etcd_ca);
+  etcd->cert_file = absl::GetFlag(FLAGS_etcd_cert);
+  etcd->key_file = absl::GetFlag(FLAGS_etcd_key);
+  fleetbond::controller::EtcdReplicaOptions options;
+  options.etcd = *std::move(etcd);
+  options.replica_id = absl::GetFlag(FLAGS_replica_id);
+  if (options.replica_id.empty()) options.replica_id = replica_name;
+  if (options.replica_id.empty()) options.replica_id = HostName();
+  options.advertise = absl::GetFlag(FLAGS_advertise);
+  if (options.advertise.empty()) {
+    const size_t colon = listen.rfind(':');
+    options.advertise =
+        absl::StrCat(HostName(), colon == std::string::npos ? ":9900" : listen.substr(colon));
+  }
+  options.wait = absl::GetFlag(FLAGS_etcd_wait);
+  options.jobs.node_expiry = absl::GetFlag(FLAGS_node_expiry);
+  std::cerr << "fleetbond-controller: connecting to etcd " << url << " as replica "
+            << options.replica_id << "\n";
+  return fleetbond::controller::EtcdReplica::Open(options, [](const absl::Status& status) {
+    std::cerr << "fleetbond-controller: still waiting for etcd: " << status.message() << "\n";
+  });
+}
+
+// NodeOwnersRef lends a NodeOwners owned elsewhere (the EtcdReplica's) to `owners`.
+class NodeOwnersRef : public fleetbond::controller::NodeOwners {
+ public:
+  explicit NodeOwnersRef(fleetbond::controller::NodeOwners& owners) : owners_(owners) {}
+  absl::StatusOr<fleetbond::controller::ReplicaAddress> Owner(const std::string& id) override {
+    return owners_.Owner(id);
+  }
+
+ private:
+  fleetbond::controller::NodeOwners& owners_;
 };
 
 int Fail(const absl::Status& status) {
@@ -186,6 +263,36 @@ int Serve() {
   }
   std::vector<std::string> drain_redirects =
       absl::StrSplit(absl::GetFlag(FLAGS_drain_redirect), ',', absl::SkipWhitespace());
+
+  // The store: SQLite in --data, or etcd (several replicas).
+  const std::string store_url = absl::GetFlag(FLAGS_store);
+  std::unique_ptr<fleetbond::controller::EtcdReplica> etcd;
+  std::unique_ptr<fleetbond::controller::SqliteStore> sqlite;
+  fleetbond::controller::Store* store = nullptr;
+  std::string store_name;
+  if (!store_url.empty()) {
+    if (!insecure && replica_name.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          "--store etcd://: replicas forward commands to each other over mutual TLS, which needs "
+          "a replica certificate as --tls-cert (fleetbond-controller ca issue --replica NAME "
+          "--server HOST)"));
+    }
+    absl::StatusOr<std::unique_ptr<fleetbond::controller::EtcdReplica>> opened =
+        OpenEtcd(store_url, replica_name, listen);
+    if (!opened.ok()) return Fail(opened.status());
+    etcd = *std::move(opened);
+    store = &etcd->store();
+    store_name = absl::StrCat(store_url, " as replica ", etcd->options().replica_id);
+    // Forwarding compares owner records with this name: it must be the one etcd records.
+    replica_name = etcd->options().replica_id;
+  } else {
+    absl::StatusOr<std::unique_ptr<fleetbond::controller::SqliteStore>> opened =
+        fleetbond::controller::SqliteStore::Open(data);
+    if (!opened.ok()) return Fail(opened.status());
+    sqlite = *std::move(opened);
+    store = sqlite.get();
+    store_name = absl::StrCat(data, "/fleet.db");
+  }
   // Where the node sessions of other replicas are (a static file; a replicated store knows it).
   std::unique_ptr<fleetbond::controller::NodeOwners> owners;
   if (const std::string file = absl::GetFlag(FLAGS_replica_owners); !file.empty()) {
@@ -198,6 +305,13 @@ int Serve() {
     auto from_file = std::make_unique<fleetbond::controller::FileNodeOwners>(file);
     if (absl::Status ok = from_file->Check(); !ok.ok()) return Fail(ok);
     owners = std::move(from_file);
+  }
+  if (etcd != nullptr) {
+    if (owners != nullptr) {
+      return Fail(absl::InvalidArgumentError(
+          "--replica-owners and --store etcd:// exclude each other: etcd records the owners"));
+    }
+    owners = std::make_unique<NodeOwnersRef>(etcd->owners());
   }
   std::unique_ptr<fleetbond::controller::GrpcReplicaClient> replica_client;
   std::unique_ptr<fleetbond::controller::ReplicaForwarder> forwarder;
@@ -217,27 +331,23 @@ int Serve() {
         *owners, *replica_client, fleetbond::controller::ForwarderOptions{.self = replica_name});
   }
 
-  absl::StatusOr<std::unique_ptr<fleetbond::controller::SqliteStore>> store =
-      fleetbond::controller::SqliteStore::Open(data);
-  if (!store.ok()) return Fail(store.status());
-
   fleetbond::controller::FleetOptions options;
   options.overlay_prefix = absl::GetFlag(FLAGS_overlay_prefix);
   options.metrics_interval_ms = static_cast<uint32_t>(interval);
   options.connect_rate = absl::GetFlag(FLAGS_connect_rate);
   // The prefix is checked before anything listens (LeaseOverlays of no node parses it).
   if (absl::StatusOr<std::map<std::string, std::string>> ok =
-          (*store)->LeaseOverlays(options.overlay_prefix, {});
+          store->LeaseOverlays(options.overlay_prefix, {});
       !ok.ok()) {
     return Fail(ok.status());
   }
   absl::StatusOr<std::unique_ptr<Fleet>> fleet =
-      Fleet::Create(**store, fleetbond::SystemClock::Get(), options);
+      Fleet::Create(*store, fleetbond::SystemClock::Get(), options);
   if (!fleet.ok()) return Fail(fleet.status());
 
   auto registry = std::make_shared<prometheus::Registry>();
   fleetbond::metrics::ControllerMetrics controller_metrics(*registry);
-  Observer observer(controller_metrics);
+  Observer observer(controller_metrics, etcd.get());
   (*fleet)->SetObserver(&observer);
   FleetView view(**fleet);
   fleetbond::metrics::ExportOptions export_options;
@@ -291,9 +401,10 @@ int Serve() {
     return Fail(absl::UnavailableError(absl::StrCat("cannot listen on ", listen)));
   }
   (*fleet)->Start();
+  if (etcd != nullptr) etcd->StartSingletonJobs();
   fleetbond::controller::Fleet::Settings settings = (*fleet)->GetSettings();
   std::cerr << "fleetbond-controller: serving on " << listen << " (settings version "
-            << settings.version << ", store " << data << "/fleet.db"
+            << settings.version << ", store " << store_name
             << (replica_name.empty() ? std::string() : absl::StrCat(", replica ", replica_name))
             << (owners == nullptr ? "" : ", forwarding commands to their nodes' replicas") << ")"
             << (metrics_listen.empty()
