@@ -132,8 +132,10 @@ absl::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::Create(EtcdOptions optio
 
 absl::Status EtcdClient::Call(
     absl::string_view method, bool idempotent,
-    const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& attempt) {
-  const absl::Time deadline = absl::Now() + options_.call_timeout;
+    const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& attempt,
+    std::optional<absl::Duration> timeout) {
+  const absl::Duration limit = timeout.value_or(options_.call_timeout);
+  const absl::Time deadline = absl::Now() + limit;
   absl::Duration backoff = kFirstBackoff;
   std::vector<std::string> failures(endpoints_.size());
   while (true) {
@@ -163,7 +165,7 @@ absl::Status EtcdClient::Call(
     if (!f.empty()) tried.push_back(f);
   }
   return absl::UnavailableError(absl::StrFormat("etcd %s: no endpoint answered within %s: %s",
-                                                method, absl::FormatDuration(options_.call_timeout),
+                                                method, absl::FormatDuration(limit),
                                                 absl::StrJoin(tried, "; ")));
 }
 
@@ -175,11 +177,14 @@ absl::Status EtcdClient::WaitReachable(absl::Duration timeout,
     request.set_key("/");
     request.set_count_only(true);
     const absl::Time round_start = absl::Now();
-    absl::Status status = Call("Range", true, [&](Endpoint& e, grpc::ClientContext& c) {
-      etcdserverpb::RangeResponse response;
-      c.set_deadline(ToDeadline(std::min(deadline, absl::Now() + absl::Seconds(1))));
-      return e.kv->Range(&c, request, &response);
-    });
+    // Rounds of about a second, so that `progress` hears how it goes.
+    absl::Status status = Call(
+        "Range", true,
+        [&](Endpoint& e, grpc::ClientContext& c) {
+          etcdserverpb::RangeResponse response;
+          return e.kv->Range(&c, request, &response);
+        },
+        std::max(absl::Milliseconds(100), std::min(absl::Seconds(1), deadline - absl::Now())));
     if (status.ok()) return status;
     if (absl::Now() >= deadline) return status;
     if (progress) progress(status);

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,10 +105,12 @@ class EtcdClient {
 
   explicit EtcdClient(EtcdOptions options) : options_(std::move(options)) {}
 
-  // Call runs `attempt` against the endpoints as the banner describes. `idempotent` calls are
-  // also retried after an attempt's deadline passed (a write might then have applied).
+  // Call runs `attempt` against the endpoints as the banner describes, for `timeout` (default
+  // call_timeout). `idempotent` calls are also retried after an attempt's deadline passed (a
+  // write might then have applied).
   absl::Status Call(absl::string_view method, bool idempotent,
-                    const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& attempt);
+                    const std::function<grpc::Status(Endpoint&, grpc::ClientContext&)>& attempt,
+                    std::optional<absl::Duration> timeout = std::nullopt);
 
   const EtcdOptions options_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
