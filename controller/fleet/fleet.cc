@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "node/transport/udp_socket.h"
 #include "shared/identity/identity.h"
 #include "shared/status_macros.h"
@@ -17,6 +19,19 @@ namespace {
 
 constexpr uint64_t kVersionBlock = 1024;
 constexpr absl::Duration kPushTimeout = absl::Seconds(30);
+
+// DeterministicBytes serializes `m` with map entries in key order, so equal messages give equal
+// bytes.
+std::string DeterministicBytes(const google::protobuf::Message& m) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&coded);
+  }  // the coded stream flushes into `bytes` when it goes
+  return bytes;
+}
 
 // IsEndpoint accepts a data-plane endpoint in local.conf's "ip/port" form only.
 bool IsEndpoint(absl::string_view text) {
@@ -452,9 +467,11 @@ void Fleet::PushIfNeeded(NodeState& node, absl::Time now) {
   *push.mutable_settings() = SettingsForNode(settings_.scopes, node.record.labels);
   push.set_overlay_address(OverlayWithPrefix(node.overlay));
   push.set_metrics_interval_ms(options_.metrics_interval_ms);
-  // The view without the directory: what a NACK refuses and an ACK confirms.
-  std::string view;
-  push.SerializeToString(&view);
+  // The view without the directory: what a NACK refuses and an ACK confirms. Deterministic
+  // bytes: a plain serialization writes map entries (policies, links) in an order seeded at
+  // random per map object, so two copies of the same settings would compare as a change and
+  // every ACK would trigger the same push again.
+  const std::string view = DeterministicBytes(push);
 
   // The directory: whole, or what changed since the revision the node holds.
   const bool known = node.acked_dir != 0 && !node.acked_view.empty();

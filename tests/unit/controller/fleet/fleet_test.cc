@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/fleet/fleet_settings.h"
 #include "controller/store/memory_store.h"
@@ -214,6 +215,46 @@ TEST_F(FleetTest, NothingIsPushedWhenNothingTheNodeSeesChanged) {
   absl::StatusOr<NodeSnapshot> snap = fleet_->Node(a.id);
   ASSERT_THAT(snap.status(), IsOk());
   EXPECT_EQ(snap->record.acked_version, p[0].version());
+}
+
+// Settings with maps (policies, links, peer-specific bonds) serialize their entries in an order
+// seeded per map object; the same settings must still count as unchanged, or every ACK would be
+// answered with the same push again.
+TEST_F(FleetTest, SettingsWithManyPoliciesAreNotPushedAgainAfterTheAck) {
+  std::string policies;
+  for (int i = 0; i < 24; ++i) {
+    absl::StrAppend(&policies, i == 0 ? "" : ",", "\"p", i,
+                    R"(": {"basePolicy": "balance-aware", "links": {"eth0": {"capacity": 100},)",
+                    R"( "eth1": {"capacity": 200}, "eth2": {"capacity": 300}}})");
+  }
+  ASSERT_THAT(
+      fleet_->ReplaceScope(
+          "",
+          Parsed(absl::StrCat(R"({"settings": {"defaultBondingPolicy": "p1", "policies": {)",
+                              policies, "}}}")),
+          0, ""),
+      IsOk());
+  TestNode a = MakeNode("10.0.0.1/9800");
+  Connect(a);
+  fleet_->Pump();
+  std::vector<v1::ConfigPush> p = a.sink->TakePushes();
+  ASSERT_THAT(p, SizeIs(1));
+  ASSERT_EQ(p[0].settings().policies().size(), 24);
+  Ack(a, p[0].version());
+  for (int i = 0; i < 5; ++i) After(absl::Seconds(1));
+  EXPECT_THAT(a.sink->TakePushes(), IsEmpty());
+
+  // Every change to another scope re-judges a's view from a fresh copy of the same settings.
+  for (const char* policy : {"broadcast", "balance-rr", "balance-xor"}) {
+    ASSERT_THAT(
+        fleet_->ReplaceScope(
+            "site=other",
+            Parsed(absl::StrCat(R"({"settings": {"defaultBondingPolicy": ")", policy, R"("}})")), 0,
+            ""),
+        IsOk());
+    After(absl::Seconds(2));
+    EXPECT_THAT(a.sink->TakePushes(), IsEmpty()) << "after the scope change to " << policy;
+  }
 }
 
 TEST_F(FleetTest, EditsWithinTheDebounceBecomeOnePushAndVersionsOnlyGrow) {
@@ -598,7 +639,7 @@ TEST_F(FleetTest, ObserverHearsWhichSessionsThisControllerHolds) {
   EXPECT_FALSE(fleet_->HasSession(b.id));
   Connect(b);
   const uint64_t first = b.session;
-  Connect(b);  // a newer session of the same node: still held
+  Connect(b);                       // a newer session of the same node: still held
   fleet_->Disconnect(b.id, first);  // the replaced one ending changes nothing
   EXPECT_TRUE(fleet_->HasSession(b.id));
   fleet_->Disconnect(b.id, b.session);
