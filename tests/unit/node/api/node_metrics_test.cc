@@ -173,6 +173,12 @@ TEST(NodeMetrics, ExportsEverySeriesOfItsBondsAndDrops) {
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"unknown_path\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"unknown_peer\"} 0",
           "fleetbond_dataplane_drops_total{node=\"1111111111\",reason=\"unknown_type\"} 0",
+          "fleetbond_dataplane_handshakes_total{event=\"completed\",node=\"1111111111\"} 0",
+          "fleetbond_dataplane_handshakes_total{event=\"expired\",node=\"1111111111\"} 0",
+          "fleetbond_dataplane_handshakes_total{event=\"failed\",node=\"1111111111\"} 0",
+          "fleetbond_dataplane_handshakes_total{event=\"initiated\",node=\"1111111111\"} 0",
+          "fleetbond_dataplane_handshakes_total{event=\"rekeyed\",node=\"1111111111\"} 0",
+          "fleetbond_dataplane_handshakes_total{event=\"responded\",node=\"1111111111\"} 0",
           "fleetbond_path_allocation_ratio{link=\"eth0\",node=\"1111111111\",peer=\"2222222222\"} "
           "0.25",
           "fleetbond_path_allocation_ratio{link=\"eth0\",node=\"1111111111\",peer=\"77dcbe7120\"} "
