@@ -153,9 +153,9 @@ absl::Status DropPrivileges(const std::string& home,
   std::cerr << "fleetbond-node: running with " << dropped->Describe() << "\n";
   // The saved push and state.json are written here later; say so now, not at the first push.
   if (!privilege.user.empty() && access(home.c_str(), W_OK | X_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--user ", privilege.user, " cannot write ", home, " (chown -R ", privilege.user, " ",
-        home, ")"));
+    return absl::FailedPreconditionError(absl::StrCat("--user ", privilege.user, " cannot write ",
+                                                      home, " (chown -R ", privilege.user, " ",
+                                                      home, ")"));
   }
   return absl::OkStatus();
 }

@@ -7,8 +7,7 @@
 namespace fleetbond::controller {
 
 absl::StatusOr<v1::CommandResult> GrpcReplicaClient::ForwardCommand(
-    const ReplicaAddress& owner, const v1::ForwardCommandRequest& request,
-    absl::Duration timeout) {
+    const ReplicaAddress& owner, const v1::ForwardCommandRequest& request, absl::Duration timeout) {
   std::shared_ptr<grpc::Channel> channel;
   {
     absl::MutexLock lock(&mu_);
@@ -22,8 +21,7 @@ absl::StatusOr<v1::CommandResult> GrpcReplicaClient::ForwardCommand(
   v1::CommandResult result;
   grpc::Status status = stub->ForwardCommand(&context, request, &result);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   return result;
 }
@@ -49,14 +47,14 @@ std::optional<absl::StatusOr<v1::CommandResult>> ReplicaForwarder::Forward(
   switch (result.status().code()) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kDeadlineExceeded:
-      return absl::UnavailableError(absl::StrCat("node ", node_id, " is owned by ", where,
-                                                 ", which did not answer: ",
-                                                 result.status().message()));
+      return absl::UnavailableError(
+          absl::StrCat("node ", node_id, " is owned by ", where,
+                       ", which did not answer: ", result.status().message()));
     case absl::StatusCode::kFailedPrecondition:
       // The owner no longer holds the session: the node moved, or is gone.
-      return absl::UnavailableError(absl::StrCat("node ", node_id, " is not connected to ", where,
-                                                 ", which the owners record names: ",
-                                                 result.status().message()));
+      return absl::UnavailableError(
+          absl::StrCat("node ", node_id, " is not connected to ", where,
+                       ", which the owners record names: ", result.status().message()));
     default:
       return absl::Status(result.status().code(),
                           absl::StrCat("forwarding the command for node ", node_id, " to ", where,

@@ -25,7 +25,8 @@ absl::StatusOr<ReplicaAddress> StaticNodeOwners::Owner(const std::string& node_i
   absl::MutexLock lock(&mu_);
   auto it = owners_.find(node_id);
   if (it == owners_.end()) {
-    return absl::NotFoundError(absl::StrCat("no replica is recorded as the owner of node ", node_id));
+    return absl::NotFoundError(
+        absl::StrCat("no replica is recorded as the owner of node ", node_id));
   }
   return it->second;
 }

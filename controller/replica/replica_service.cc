@@ -21,9 +21,9 @@ grpc::Status ReplicaService::ForwardCommand(grpc::ServerContext* context,
   const std::string& node = request->node_id();
   // Never forwarded again: only a session held here counts.
   if (!fleet_.HasSession(node)) {
-    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        absl::StrCat("controller replica ", options_.self,
-                                     " holds no session of node ", node));
+    return grpc::Status(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("controller replica ", options_.self, " holds no session of node ", node));
   }
   const uint64_t forwarder_id = request->command().id();
   absl::StatusOr<v1::CommandResult> result = RunCommand(fleet_, node, request->command());
@@ -45,8 +45,7 @@ grpc::Status ReplicaService::Drain(grpc::ServerContext* context, const v1::Drain
   std::vector<std::string> redirects(request->redirect().begin(), request->redirect().end());
   if (redirects.empty()) redirects = options_.drain_redirects;
   const size_t ended = fleet_.Drain(redirects);
-  std::cerr << "fleetbond-controller: draining on request: " << ended
-            << " node session(s) ended"
+  std::cerr << "fleetbond-controller: draining on request: " << ended << " node session(s) ended"
             << (redirects.empty() ? std::string(" without a redirect")
                                   : absl::StrCat(", sent to ", absl::StrJoin(redirects, ", ")))
             << "\n";

@@ -128,8 +128,7 @@ void ControllerAgent::Run() {
     Log() << controllers.status().message() << "\n";
     return;
   }
-  Resolver& resolver =
-      options_.resolver != nullptr ? *options_.resolver : SystemResolver::Get();
+  Resolver& resolver = options_.resolver != nullptr ? *options_.resolver : SystemResolver::Get();
   ControllerRotation rotation(*std::move(controllers), resolver, options_.backoff, gen);
   while (!stop_.HasBeenNotified()) {
     ControllerRotation::Outcome outcome = ControllerRotation::Outcome::kDialFailed;
@@ -156,8 +155,7 @@ void ControllerAgent::Run() {
       const absl::Time give_up = absl::Now() + kDialTimeout;
       grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
       while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_TRANSIENT_FAILURE &&
-             state != GRPC_CHANNEL_SHUTDOWN && !stop_.HasBeenNotified() &&
-             absl::Now() < give_up) {
+             state != GRPC_CHANNEL_SHUTDOWN && !stop_.HasBeenNotified() && absl::Now() < give_up) {
         channel->WaitForStateChange(
             state, std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kDialStep));
         state = channel->GetState(/*try_to_connect=*/true);
@@ -175,8 +173,8 @@ void ControllerAgent::Run() {
     }
     const absl::Duration wait = rotation.Done(outcome, redirect, gen);
     absl::StatusOr<DialTarget> next = rotation.Next();
-    Log() << "dialing " << (next.ok() ? next->display : std::string("the controller"))
-          << " in " << wait << "\n";
+    Log() << "dialing " << (next.ok() ? next->display : std::string("the controller")) << " in "
+          << wait << "\n";
     stop_.WaitForNotificationWithTimeout(wait);
   }
 }

@@ -75,7 +75,8 @@ absl::StatusOr<std::vector<HostPort>> ParseControllerList(absl::string_view text
   for (absl::string_view part : absl::StrSplit(text, ',')) {
     if (absl::StripAsciiWhitespace(part).empty()) continue;
     absl::StatusOr<HostPort> hp = ParseHostPort(part);
-    if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("--controller: ", hp.status().message()));
+    if (!hp.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--controller: ", hp.status().message()));
     if (std::find(out.begin(), out.end(), *hp) == out.end()) out.push_back(*std::move(hp));
   }
   if (out.empty()) {
@@ -132,8 +133,8 @@ absl::StatusOr<std::vector<DialTarget>> ControllerRotation::Expand(const HostPor
   std::vector<DialTarget> out;
   for (const std::string& ip : *ips) {
     const bool v6 = ip.find(':') != std::string::npos;
-    const std::string address = v6 ? absl::StrCat("[", ip, "]:", entry.port)
-                                   : absl::StrCat(ip, ":", entry.port);
+    const std::string address =
+        v6 ? absl::StrCat("[", ip, "]:", entry.port) : absl::StrCat(ip, ":", entry.port);
     DialTarget t;
     t.target = absl::StrCat(v6 ? "ipv6:" : "ipv4:", address);
     t.authority = entry.host;
@@ -158,8 +159,8 @@ absl::Status ControllerRotation::Resolve() {
     }
   }
   if (all.empty()) {
-    return absl::UnavailableError(absl::StrCat("no controller address resolves: ",
-                                               absl::StrJoin(errors, "; ")));
+    return absl::UnavailableError(
+        absl::StrCat("no controller address resolves: ", absl::StrJoin(errors, "; ")));
   }
   if (!resolved_) {
     position_ = start_draw_ % all.size();  // the random start, once

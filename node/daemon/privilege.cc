@@ -128,10 +128,9 @@ std::string DroppedPrivileges::Describe() const {
   for (int cap = 0; cap < 64; ++cap) {
     if (kept & Bit(cap)) names.push_back(CapName(cap));
   }
-  return absl::StrFormat("capabilities %s%s, uid %d, gid %d",
-                         names.empty() ? "none" : absl::StrJoin(names, " "),
-                         bounding_reduced ? "" : " (bounding set unchanged: no CAP_SETPCAP)", uid,
-                         gid);
+  return absl::StrFormat(
+      "capabilities %s%s, uid %d, gid %d", names.empty() ? "none" : absl::StrJoin(names, " "),
+      bounding_reduced ? "" : " (bounding set unchanged: no CAP_SETPCAP)", uid, gid);
 }
 
 uint64_t KeptCapabilities(const PrivilegeOptions& options) {
@@ -183,9 +182,9 @@ absl::StatusOr<DroppedPrivileges> DropPrivileges(const PrivilegeOptions& options
     }
     const gid_t groups[] = {account->gid};
     if (setgroups(1, groups) != 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--user ", options.user, ": cannot set the groups (needs CAP_SETGID): ",
-          std::strerror(errno)));
+      return absl::FailedPreconditionError(
+          absl::StrCat("--user ", options.user,
+                       ": cannot set the groups (needs CAP_SETGID): ", std::strerror(errno)));
     }
     if (setresgid(account->gid, account->gid, account->gid) != 0) {
       return absl::FailedPreconditionError(
@@ -219,9 +218,9 @@ absl::StatusOr<DroppedPrivileges> DropPrivileges(const PrivilegeOptions& options
   absl::StatusOr<CapSets> after = GetCaps();
   if (!after.ok()) return after.status();
   if (after->effective != kept || after->permitted != kept || after->inheritable != 0) {
-    return absl::InternalError(absl::StrFormat(
-        "capabilities after the drop are effective %#x, permitted %#x, not %#x", after->effective,
-        after->permitted, kept));
+    return absl::InternalError(
+        absl::StrFormat("capabilities after the drop are effective %#x, permitted %#x, not %#x",
+                        after->effective, after->permitted, kept));
   }
   result.kept = kept;
   return result;

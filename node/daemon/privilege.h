@@ -38,7 +38,7 @@ struct PrivilegeOptions {
 
 // DroppedPrivileges is what the process holds afterwards.
 struct DroppedPrivileges {
-  uint64_t kept = 0;  // capability mask left in the effective and permitted sets
+  uint64_t kept = 0;              // capability mask left in the effective and permitted sets
   bool bounding_reduced = false;  // false: no CAP_SETPCAP, the bounding set is as it was
   uid_t uid = 0;
   gid_t gid = 0;

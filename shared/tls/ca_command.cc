@@ -201,7 +201,8 @@ int RunCaCommand(const std::vector<std::string>& args, absl::string_view default
   if (command == "init") {
     problem = ParseFlags(args, first + 1, {"dir", "name", "san"}, flags);
   } else if (command == "issue") {
-    problem = ParseFlags(args, first + 1, {"dir", "out", "node", "operator", "server", "replica"}, flags);
+    problem =
+        ParseFlags(args, first + 1, {"dir", "out", "node", "operator", "server", "replica"}, flags);
   } else {
     problem = absl::StrCat("unknown command \"", command, "\"");
   }

@@ -95,8 +95,9 @@ absl::StatusOr<Caller> IdentityOfCertificate(absl::string_view pem) {
     FB_RETURN_IF_ERROR(ValidateReplicaName(name));
     caller.role = Caller::kReplica;
   } else {
-    return absl::InvalidArgumentError(absl::StrCat("the client certificate's URI ", uris.front(),
-                                                   " is neither a node, an operator nor a replica"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the client certificate's URI ", uris.front(),
+                     " is neither a node, an operator nor a replica"));
   }
   caller.name = std::string(name);
   // The subject must tell the same story as the URI, so that no certificate can be read as two
@@ -166,9 +167,9 @@ absl::Status RequireNode(const Caller& caller, absl::string_view claimed_id) {
           absl::StrCat("certificate is for node ", caller.name, ", not ", claimed_id));
     case Caller::kOperator:
     case Caller::kReplica:
-      return absl::PermissionDeniedError(absl::StrCat(
-          caller.role == Caller::kOperator ? "operator" : "replica",
-          " credentials cannot open a node session (", caller.Describe(), ")"));
+      return absl::PermissionDeniedError(
+          absl::StrCat(caller.role == Caller::kOperator ? "operator" : "replica",
+                       " credentials cannot open a node session (", caller.Describe(), ")"));
     case Caller::kNone:
       break;
   }
@@ -186,9 +187,9 @@ absl::Status RequireOperator(const Caller& caller) {
           absl::StrCat("node certificates cannot call the operator API (this one is for node ",
                        caller.name, ")"));
     case Caller::kReplica:
-      return absl::PermissionDeniedError(absl::StrCat(
-          "replica certificates cannot call the operator API (", caller.Describe(),
-          "); a replica forwards through fleetbond.v1.Replica"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("replica certificates cannot call the operator API (", caller.Describe(),
+                       "); a replica forwards through fleetbond.v1.Replica"));
     case Caller::kNone:
       break;
   }
@@ -205,12 +206,13 @@ absl::Status RequireReplica(const Caller& caller) {
     case Caller::kOperator:
       return absl::PermissionDeniedError(absl::StrCat(
           "only controller replicas may forward commands (replica certificates from `fleetbond-"
-          "controller ca issue --replica`); the caller is ", caller.Describe()));
+          "controller ca issue --replica`); the caller is ",
+          caller.Describe()));
     case Caller::kNone:
       break;
   }
-  return absl::UnauthenticatedError(absl::StrCat(
-      "the replica API needs a replica certificate: ", caller.problem));
+  return absl::UnauthenticatedError(
+      absl::StrCat("the replica API needs a replica certificate: ", caller.problem));
 }
 
 }  // namespace fleetbond::tls

@@ -46,8 +46,9 @@ TEST(NodeOwnersTest, StaticOwnersAnswerWhatWasSetAndNotFoundOtherwise) {
 }
 
 TEST(NodeOwnersTest, OwnersFileIsParsedAndBadLinesNamed) {
-  auto parsed = ParseOwners("# node replica address\n0123456789 ctl-a 10.0.0.1:9900\n\n"
-                            "abcdefabcd\tctl-b   [fd00::2]:9900  # comment\n");
+  auto parsed = ParseOwners(
+      "# node replica address\n0123456789 ctl-a 10.0.0.1:9900\n\n"
+      "abcdefabcd\tctl-b   [fd00::2]:9900  # comment\n");
   ASSERT_THAT(parsed.status(), IsOk());
   EXPECT_EQ(parsed->size(), 2u);
   EXPECT_EQ(parsed->at("abcdefabcd"), (ReplicaAddress{"ctl-b", "[fd00::2]:9900"}));
@@ -312,9 +313,9 @@ class TwoReplicasTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_THAT(tls::InitCa(dir_.File("ca"), "test"), IsOk());
     for (const char* name : {"ctl-a", "ctl-b"}) {
-      ASSERT_THAT(tls::IssueReplica(dir_.File("ca"), name, {"localhost", "127.0.0.1"},
-                                    dir_.File("out")),
-                  IsOk());
+      ASSERT_THAT(
+          tls::IssueReplica(dir_.File("ca"), name, {"localhost", "127.0.0.1"}, dir_.File("out")),
+          IsOk());
     }
     ASSERT_THAT(tls::IssueOperator(dir_.File("ca"), "alice", dir_.File("out")), IsOk());
     absl::StatusOr<Identity> node = Identity::Generate();

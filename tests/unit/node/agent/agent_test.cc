@@ -210,12 +210,11 @@ class AgentTest : public ::testing::Test {
   void StartAgent(const std::string& local_json = R"({"settings": {}})") {
     StartAgentWith(Options(), local_json);
   }
-  void StartAgentWith(AgentOptions options,
-                      const std::string& local_json = R"({"settings": {}})") {
+  void StartAgentWith(AgentOptions options, const std::string& local_json = R"({"settings": {}})") {
     settings::ParsedLocalConf local = settings::ParseLocalConf(local_json);
     ASSERT_TRUE(local.issues.empty());
-    agent_ = std::make_unique<ControllerAgent>(std::move(options), local.conf, node_, node_,
-                                               clock_);
+    agent_ =
+        std::make_unique<ControllerAgent>(std::move(options), local.conf, node_, node_, clock_);
     agent_->RestoreSavedPush();
     agent_->Start();
   }

@@ -232,8 +232,8 @@ TEST_F(CaTest, IssueServer_NamesEveryDnsNameAndAddress) {
 }
 
 TEST_F(CaTest, IssueReplica_ServesItsNamesAndIdentifiesTheReplicaAsAClient) {
-  auto files = IssueReplica(ca_dir(), "ctl-b", {"ctl-b.internal", "10.0.0.6"}, dir_.File("out"),
-                            clock_);
+  auto files =
+      IssueReplica(ca_dir(), "ctl-b", {"ctl-b.internal", "10.0.0.6"}, dir_.File("out"), clock_);
   ASSERT_THAT(files, IsOk());
   EXPECT_EQ(files->cert_file, dir_.File("out/replica-ctl-b.crt"));
   EXPECT_EQ(ModeOf(files->key_file), 0600u);
