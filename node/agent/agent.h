@@ -176,6 +176,8 @@ class ControllerModeBackend : public api::NodeBackend {
   settings::LocalConf CurrentSettings() override { return inner_.CurrentSettings(); }
   daemon::DataPlane::DropCounters Drops() override { return inner_.Drops(); }
   std::optional<api::ControllerView> Controller() override { return agent_.View(); }
+  // The directory is the controller's: the node service refuses `settings apply` first.
+  void SetDirectory(daemon::StandaloneConfig) override {}
 
  private:
   api::NodeBackend& inner_;

@@ -49,6 +49,10 @@ class NodeBackend {
   virtual daemon::DataPlane::DropCounters Drops() = 0;
   // Controller returns the controller session's state; nullopt for a standalone node.
   virtual std::optional<ControllerView> Controller() { return std::nullopt; }
+  // SetDirectory replaces a standalone node's overlay address and static peers live (`settings
+  // apply` of a local.conf): a peer that is gone is cut off at once. Never called on a node that
+  // has a controller (its directory comes from the controller's pushes).
+  virtual void SetDirectory(daemon::StandaloneConfig directory) = 0;
 };
 
 // DataPlaneBackend is NodeBackend over a DataPlane that outlives it.
@@ -68,6 +72,9 @@ class DataPlaneBackend : public NodeBackend {
   }
   settings::LocalConf CurrentSettings() override { return dp_.CurrentSettings(); }
   daemon::DataPlane::DropCounters Drops() override { return dp_.Drops(); }
+  void SetDirectory(daemon::StandaloneConfig directory) override {
+    dp_.SetDirectory(std::move(directory));
+  }
 
  private:
   daemon::DataPlane& dp_;

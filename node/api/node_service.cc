@@ -42,6 +42,7 @@ NodeServiceImpl::NodeServiceImpl(NodeBackend& backend, NodeFacts facts, settings
                                  std::vector<settings::Issue> warnings)
     : backend_(backend),
       facts_(std::move(facts)),
+      directory_{facts_.overlay, facts_.peers},
       source_(source),
       warnings_(std::move(warnings)) {}
 
@@ -152,19 +153,21 @@ grpc::Status NodeServiceImpl::ApplySettings(grpc::ServerContext*,
   for (const settings::Issue& i : issues) {
     if (i.severity == settings::Severity::kWarning) warnings.push_back(i);
   }
-  // Overlay and peers belong to the data plane's start; say so rather than ignore them silently.
-  if (!check.conf.overlay.is_null() && standalone.config.overlay != facts_.overlay) {
-    warnings.push_back(settings::Warning(
-        "overlay", "the overlay address is not changed live; restart fleetbond-node to use it"));
-  }
-  if (!check.conf.peers.is_null() && !SamePeers(standalone.config.peers, facts_.peers)) {
-    warnings.push_back(settings::Warning(
-        "peers", "static peers are not changed live; restart fleetbond-node to use them"));
-  }
+  // Overlay address and static peers, where the document has them, change live: a peer left out
+  // is cut off at once (its keys and bond go), a new one gets a handshake and a bond.
+  const bool has_overlay = !check.conf.overlay.is_null();
+  const bool has_peers = !check.conf.peers.is_null();
   backend_.ApplySettings(
       settings::LoadedLocalConf{std::move(check.conf), *std::move(check.resolver), warnings});
   for (const settings::Issue& w : warnings) *response->add_warnings() = settings::ToProto(w);
   absl::MutexLock lock(&mu_);
+  daemon::StandaloneConfig directory = directory_;
+  if (has_overlay) directory.overlay = standalone.config.overlay;
+  if (has_peers) directory.peers = standalone.config.peers;
+  if (directory.overlay != directory_.overlay || !SamePeers(directory.peers, directory_.peers)) {
+    backend_.SetDirectory(directory);
+    directory_ = std::move(directory);
+  }
   source_ = settings::Source::kLocalConf;
   warnings_ = std::move(warnings);
   return grpc::Status::OK;
@@ -197,16 +200,16 @@ grpc::Status NodeServiceImpl::GetInfo(grpc::ServerContext*, const v1::GetInfoReq
   response->set_id(facts_.id);
   response->set_public_key(facts_.public_key);
   response->set_version(facts_.version);
-  response->set_overlay_address(controller ? controller->directory.overlay : facts_.overlay);
+  absl::MutexLock lock(&mu_);
+  response->set_overlay_address(controller ? controller->directory.overlay : directory_.overlay);
   response->set_port(facts_.port);
   response->set_controller_connected(controller.has_value() && controller->connected);
   response->set_tun(facts_.tun);
   response->set_mtu(facts_.mtu);
-  response->set_peers(
-      static_cast<uint32_t>(controller ? controller->directory.peers.size() : facts_.peers.size()));
+  response->set_peers(static_cast<uint32_t>(controller ? controller->directory.peers.size()
+                                                       : directory_.peers.size()));
   response->set_uptime_ms(static_cast<uint64_t>(
       std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Now() - facts_.started))));
-  absl::MutexLock lock(&mu_);
   const bool on_push = controller.has_value() && controller->sources.has_value();
   response->set_settings_source(
       settings::ToProto(on_push ? settings::Source::kController : source_));
@@ -217,7 +220,14 @@ grpc::Status NodeServiceImpl::ListPeers(grpc::ServerContext*, const v1::ListPeer
                                         v1::ListPeersResponse* response) {
   const std::vector<bond::BondSnapshot> bonds = backend_.Snapshots();
   const std::optional<ControllerView> controller = backend_.Controller();
-  for (const daemon::StaticPeer& p : controller ? controller->directory.peers : facts_.peers) {
+  std::vector<daemon::StaticPeer> peers;
+  if (controller) {
+    peers = controller->directory.peers;
+  } else {
+    absl::MutexLock lock(&mu_);
+    peers = directory_.peers;
+  }
+  for (const daemon::StaticPeer& p : peers) {
     v1::Peer* out = response->add_peers();
     out->set_id(p.id.ToString());
     out->set_public_key(EncodePublicKey(p.public_key));

@@ -85,6 +85,9 @@ class NodeServiceImpl final : public v1::Node::Service {
   const NodeFacts facts_;
   absl::Notification stopping_;
   absl::Mutex mu_;
+  // A standalone node's overlay address and peers: facts_' at start, then what `settings apply`
+  // set.
+  daemon::StandaloneConfig directory_ ABSL_GUARDED_BY(mu_);
   settings::Source source_ ABSL_GUARDED_BY(mu_);
   std::vector<settings::Issue> warnings_ ABSL_GUARDED_BY(mu_);
 };

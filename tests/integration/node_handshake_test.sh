@@ -13,6 +13,9 @@
 # 3. Node 1 restarts (its keys are gone): node 2 answers its new handshake, the overlay is back
 #    within 5 s.
 # 4. Logs clean (no sanitizer report, no crash).
+# 5. (run before 4) node 2 is given a local.conf without node 1 through `fleetbond-cli settings
+#    apply`: node 1 is cut off at once (no ping answered, its datagrams counted as unknown_peer);
+#    given back, it handshakes again within 5 s.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/rig.sh"
@@ -80,6 +83,30 @@ fleet_start_node 1
 start=$SECONDS
 fleet_wait_overlay 1 2 20
 expect "node 1 restarted reaches node 2 again within 5 s" "$?==0 and $((SECONDS - start)) <= 5" "$((SECONDS - start)) s"
+
+# --- 5. a peer left out of local.conf is cut off at once by `settings apply`, and comes back
+cli=$FLEET_BIN/fleetbond-cli
+unknown_peer() {  # node 2's drops of datagrams from peers it does not know
+  rig_exec 2 curl -s --max-time 5 http://127.0.0.1:9812/metrics |
+    sed -n 's/^fleetbond_dataplane_drops_total{.*reason="unknown_peer".*} \([0-9.e+]*\)$/\1/p' |
+    python3 -c 'import sys; print(sum(int(float(l)) for l in sys.stdin if l.strip()))'
+}
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["peers"] = {}; json.dump(c, open(sys.argv[2], "w"))' \
+  "$(fleet_home 2)/local.conf" "$WORK/alone.conf"
+u0=$(unknown_peer)
+rig_exec 2 "$cli" settings apply "$WORK/alone.conf" >"$WORK/apply-alone" 2>&1
+expect "node 2 takes a local.conf without node 1 live" "$?==0" "$(tail -1 "$WORK/apply-alone")"
+listed=$(rig_exec 2 "$cli" -j peers | python3 -c 'import json, sys; print(len(json.load(sys.stdin).get("peers", [])))')
+expect "node 2 lists no peer any more" "'$listed' == '0'"
+answered=$(rig_exec 1 ping -c 10 -i 0.2 -W 1 "$(fleet_overlay 2)" 2>&1 | grep -c "bytes from")
+expect "node 1 is cut off at once: no ping answered" "$answered == 0" "$answered/10"
+u1=$(unknown_peer)
+expect "node 2 counts node 1's datagrams as unknown_peer" "$u1 - $u0 >= 3" "$u0 -> $u1"
+rig_exec 2 "$cli" settings apply "$(fleet_home 2)/local.conf" >"$WORK/apply-back" 2>&1
+expect "node 2 takes node 1 back live" "$?==0" "$(tail -1 "$WORK/apply-back")"
+start=$SECONDS
+fleet_wait_overlay 1 2 20
+expect "node 1 reaches node 2 again within 5 s" "$?==0 and $((SECONDS - start)) <= 5" "$((SECONDS - start)) s"
 
 # --- 4. clean
 for n in 1 2; do

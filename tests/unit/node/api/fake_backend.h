@@ -35,6 +35,9 @@ class FakeBackend : public NodeBackend {
   }
   settings::LocalConf CurrentSettings() override { return conf; }
   daemon::DataPlane::DropCounters Drops() override { return drops; }
+  void SetDirectory(daemon::StandaloneConfig d) override { directories.push_back(std::move(d)); }
+
+  std::vector<daemon::StandaloneConfig> directories;  // every SetDirectory, in order
 };
 
 }  // namespace fleetbond::api

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "shared/identity/identity.h"
 #include "tests/unit/node/api/fake_backend.h"
 
 namespace fleetbond::api {
@@ -105,15 +107,56 @@ TEST_F(NodeServiceTest, ValidSettingsAreAppliedAndShownWithTheirSource) {
   EXPECT_THAT(shown.local_conf_json(), HasSubstr("\"failoverInterval\": 1000"));
 }
 
-TEST_F(NodeServiceTest, ApplyWarnsThatPeersAreNotChangedLive) {
-  v1::ApplySettingsRequest request;
-  request.set_local_conf_json(R"({"settings": {"defaultBondingPolicy": "broadcast"},
-      "overlay": "10.147.0.9/24", "peers": {}})");
-  v1::ApplySettingsResponse applied;
-  ASSERT_TRUE(service_.ApplySettings(&context_, &request, &applied).ok());
-  bool overlay_warned = false;
-  for (const v1::SettingsIssue& w : applied.warnings()) overlay_warned |= w.path() == "overlay";
-  EXPECT_TRUE(overlay_warned);
+// A standalone node's overlay address and peers change live with `settings apply`: a peer left
+// out of the document is cut off (the data plane's SetDirectory), and `peers` and `info` follow.
+TEST_F(NodeServiceTest, ApplyChangesPeersAndOverlayLive) {
+  absl::StatusOr<Identity> peer = Identity::Generate();
+  ASSERT_TRUE(peer.ok());
+  const std::string id = peer->id().ToString();
+  auto apply = [&](const std::string& rest) {
+    v1::ApplySettingsRequest request;
+    request.set_local_conf_json(
+        absl::StrCat(R"({"settings": {"defaultBondingPolicy": "broadcast"})", rest, "}"));
+    v1::ApplySettingsResponse applied;
+    grpc::Status s = service_.ApplySettings(&context_, &request, &applied);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    for (const v1::SettingsIssue& w : applied.warnings()) {
+      EXPECT_THAT(w.message(), ::testing::Not(HasSubstr("restart"))) << w.path();
+    }
+  };
+  auto listed = [&] {
+    v1::ListPeersRequest request;
+    v1::ListPeersResponse response;
+    EXPECT_TRUE(service_.ListPeers(&context_, &request, &response).ok());
+    std::vector<std::string> ids;
+    for (const v1::Peer& p : response.peers()) ids.push_back(p.id());
+    return ids;
+  };
+
+  apply(absl::StrCat(R"(, "overlay": "10.147.0.9/24", "peers": {")", id, R"(": {"publicKey": ")",
+                     EncodePublicKey(peer->public_key()),
+                     R"(", "overlay": "10.147.0.2", "endpoints": ["10.201.0.2/9800"]}})"));
+  ASSERT_EQ(backend_.directories.size(), 1u);
+  EXPECT_EQ(backend_.directories[0].overlay, "10.147.0.9/24");
+  ASSERT_EQ(backend_.directories[0].peers.size(), 1u);
+  EXPECT_EQ(backend_.directories[0].peers[0].id.ToString(), id);
+  EXPECT_EQ(listed(), std::vector<std::string>{id});
+  v1::GetInfoRequest info_request;
+  v1::NodeInfo info;
+  ASSERT_TRUE(service_.GetInfo(&context_, &info_request, &info).ok());
+  EXPECT_EQ(info.overlay_address(), "10.147.0.9/24");
+  EXPECT_EQ(info.peers(), 1u);
+
+  // Settings alone leave the directory as it is.
+  apply("");
+  EXPECT_EQ(backend_.directories.size(), 1u);
+
+  // The peer left out: cut off.
+  apply(R"(, "peers": {})");
+  ASSERT_EQ(backend_.directories.size(), 2u);
+  EXPECT_TRUE(backend_.directories[1].peers.empty());
+  EXPECT_EQ(backend_.directories[1].overlay, "10.147.0.9/24");
+  EXPECT_TRUE(listed().empty());
 }
 
 TEST_F(NodeServiceTest, ListBondsGivesPolicyAndLinks) {
