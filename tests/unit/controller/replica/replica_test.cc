@@ -228,7 +228,7 @@ class ReplicaProcess {
     fleet_->Stop();
   }
 
-  std::string address() const { return absl::StrCat("localhost:", port_); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   Fleet& fleet() { return *fleet_; }
 
  private:
