@@ -166,7 +166,9 @@ for policy in balance-xor balance-aware; do
   kept=1
   for k in 0 1 2; do
     [[ $k -eq $dead ]] && continue
-    python3 -c "import sys; sys.exit(0 if ${s2[k]} >= ${s1[k]} - 0.5/9 else 1)" || kept=0
+    # A flow that moved away would take 1/9 of the data with it; senders starved unevenly on a
+    # loaded machine move a share by up to about half a flow (CI saw 0.058), so allow 0.75 of one.
+    python3 -c "import sys; sys.exit(0 if ${s2[k]} >= ${s1[k]} - 0.75/9 else 1)" || kept=0
   done
   expect "$policy: surviving links keep their flows (eth$dead down)" "$kept == 1" "data shares before [${s1[*]}] after [${s2[*]}]"
   worst=$(python3 -c "
