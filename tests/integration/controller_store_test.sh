@@ -92,6 +92,24 @@ json.dump({"settings": {"defaultBondingPolicy": "q0", "policies": pol}}, open(f,
 PY
 }
 
+# refused_write INSTANCE WHERE CODE REASON DOC VERSION OLD NEW: a change to DOC (expected VERSION)
+# the store cannot take is refused with CODE and a message naming REASON and saying nothing
+# changed; settings show still serves VERSION (holding OLD, not NEW); nodes still answers.
+refused_write() {
+  local inst=$1 where=$2 want=$3 reason=$4 file=$5 version=$6 old=$7 new=$8 rc code msg
+  c "$inst" --insecure settings apply "$file" --expect-version "$version"
+  rc=$?
+  code=$(jget "$work/out" "j['error']['code']")
+  msg=$(jget "$work/out" "j['error']['message']")
+  check "a change on $where is refused with $want" "$rc != 0 and '$code' == '$want'" "exit $rc, $code"
+  check "the error says why ($reason) and that nothing changed" \
+    "'$reason' in '''$msg''' and 'changed nothing' in '''$msg'''" "$msg"
+  c "$inst" --insecure settings show
+  check "reads still served on $where: the last stored document" \
+    "'$(jget "$work/out" "j['version']")' == '$version' and '$old' in open('$work/out').read() and '$new' not in open('$work/out').read()"
+  c "$inst" --insecure nodes && ok "nodes answers on $where" || bad "nodes on $where: $(cat "$work/err")"
+}
+
 # --- 1. unprivileged, TLS, file modes ---
 echo "--- 1. the controller as $user (uid $uid)"
 mkdir -p "$work/tls"
@@ -150,16 +168,7 @@ nsenter -t "$pid" -m dd if=/dev/zero of="$work/full/fill" bs=64k 2>/dev/null
 df=$(nsenter -t "$pid" -m df -k --output=avail "$work/full" | tail -1 | tr -d ' ')
 echo "     tmpfs filled: ${df} KB available"
 doc "$work/big.conf" 3333 3000
-c full --insecure settings apply "$work/big.conf" --expect-version "$v1"
-rc=$?
-code=$(jget "$work/out" "j['error']['code']")
-msg=$(jget "$work/out" "j['error']['message']")
-check "a change on a full disk is refused with RESOURCE_EXHAUSTED" "$rc != 0 and '$code' == 'RESOURCE_EXHAUSTED'" "exit $rc, $code"
-check "the error says the disk is full and nothing changed" "'disk is full' in '''$msg''' and 'changed nothing' in '''$msg'''" "$msg"
-c full --insecure settings show
-check "reads still served on a full disk: the last stored document" \
-  "'$(jget "$work/out" "j['version']")' == '$v1' and '2222' in open('$work/out').read() and '3333' not in open('$work/out').read()"
-c full --insecure nodes && ok "nodes answers on a full disk" || bad "nodes on a full disk: $(cat "$work/err")"
+refused_write full "a full disk" RESOURCE_EXHAUSTED "disk is full" "$work/big.conf" "$v1" 2222 3333
 kill -0 "$pid" 2>/dev/null && ok "controller still running on a full disk" || bad "controller died on a full disk"
 nsenter -t "$pid" -m rm -f "$work/full/fill"
 if c full --insecure settings apply "$work/big.conf" --expect-version "$v1"; then
@@ -187,16 +196,7 @@ echo test >"/sys/fs/ext4/$(basename "$dev")/trigger_fs_error"
 opts=$(nsenter -t "$pid" -m findmnt -no OPTIONS "$work/ro")
 check "the kernel turned the store's file system read-only" "'emergency_ro' in '$opts' or '$opts'.startswith('ro')" "$opts"
 doc "$work/b.conf" 5555 3
-c ro --insecure settings apply "$work/b.conf" --expect-version "$v1"
-rc=$?
-code=$(jget "$work/out" "j['error']['code']")
-msg=$(jget "$work/out" "j['error']['message']")
-check "a change on a read-only store is refused with UNAVAILABLE" "$rc != 0 and '$code' == 'UNAVAILABLE'" "exit $rc, $code"
-check "the error says why and that nothing changed" "'read-only' in '''$msg''' and 'changed nothing' in '''$msg'''" "$msg"
-c ro --insecure settings show
-check "reads still served on a read-only store: the last stored document" \
-  "'$(jget "$work/out" "j['version']")' == '$v1' and '4444' in open('$work/out').read() and '5555' not in open('$work/out').read()"
-c ro --insecure nodes && ok "nodes answers on a read-only store" || bad "nodes on a read-only store: $(cat "$work/err")"
+refused_write ro "a read-only store" UNAVAILABLE "read-only" "$work/b.conf" "$v1" 4444 5555
 sleep 1.5  # a registry flush (once a second) fails meanwhile: the controller keeps going
 kill -0 "$pid" 2>/dev/null && ok "controller still running on a read-only store" || bad "controller died on a read-only store"
 kill -TERM "$pid"; wait "$pid" 2>/dev/null
