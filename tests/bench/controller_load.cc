@@ -7,7 +7,10 @@
 //
 // Sessions share --nodes / --per-channel channels, each with its own subchannel pool, so the
 // streams are spread over that many TCP connections; gRPC's callback API runs them all on its own
-// few threads. Then it measures the controller (its pid from --controller-pid):
+// few threads. With several --target addresses (controller replicas sharing one etcd), node i
+// starts on address i mod count and, like the agent, moves to the next one after its session drops.
+// Then it measures the controller (its pid from --controller-pid; with replicas, every pid, and
+// memory and CPU are their sums):
 //   connect  time until every session acked its first push (the controller spreads first pushes
 //            with --connect-rate), and until no push has arrived for --quiet;
 //   memory   the controller's VmRSS after that, less its VmRSS before the first session, per
@@ -18,11 +21,15 @@
 //   change   --changes settings changes through the Fleet API (ReplaceSettings, each a policy
 //            with a new failoverInterval); for each, the time from the RPC's return to each node's
 //            receipt of the push that carries it (the Ack goes out at once): p50/p99/max;
-//   scrape   --scrapes GETs of --metrics-url with curl: median time and size, plain and gzip.
+//   scrape   --scrapes GETs of --metrics-url with curl: median time and size, plain and gzip;
+//   failover with --failover-kill K: SIGKILL of the replica at index K of --target (and of
+//            --controller-pid), then the time until each of its nodes acked a push from another
+//            replica, and one more change through a survivor that every node must ack.
 // A session that drops (the controller closed it, or its connection broke) is counted and dialled
 // again after the agent's backoff, as a real node would. It prints one JSON object (also to
 // --json), and exits 1 with a sentence saying what did not happen when a wait runs out of time.
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -48,6 +55,7 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -60,10 +68,17 @@
 #include "shared/command_line.h"
 #include "shared/identity/identity.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:9900", "The controller's gRPC address.");
+ABSL_FLAG(std::string, target, "127.0.0.1:9900",
+          "The controller's gRPC address, or several (a,b,c: replicas); node i starts on address "
+          "i mod count and moves to the next one when its session drops.");
 ABSL_FLAG(std::string, metrics_url, "http://127.0.0.1:9902/metrics",
           "The controller's /metrics; empty: no scrapes.");
-ABSL_FLAG(int32_t, controller_pid, 0, "The controller's pid, for RSS and CPU; 0: not measured.");
+ABSL_FLAG(std::string, controller_pid, "",
+          "The controller's pid, for RSS and CPU, or one per --target address (a,b,c: summed); "
+          "empty: not measured.");
+ABSL_FLAG(int32_t, failover_kill, -1,
+          "After the other measurements, SIGKILL the replica at this index of --target (its pid "
+          "at the same index of --controller-pid) and measure how its nodes move; -1: no.");
 ABSL_FLAG(int32_t, nodes, 1000, "Simulated node sessions.");
 ABSL_FLAG(int32_t, per_channel, 100, "Sessions per gRPC channel (each channel is one connection).");
 ABSL_FLAG(int32_t, changes, 5, "Settings changes whose change-to-ack time is measured.");
@@ -146,6 +161,9 @@ class SimNode;
 class Session : public Reactor {
  public:
   Session(SimNode& node, Stats& stats) : node_(node), stats_(stats) {}
+
+  // Set by the first push this session acked.
+  std::atomic<bool> acked{false};
 
   void Start(v1::NodeSession::Stub& stub, std::shared_ptr<Session> self, const v1::Hello& hello) {
     self_ = std::move(self);
@@ -233,12 +251,18 @@ class Session : public Reactor {
 
 // SimNode is one simulated node: its identity, what it acked, its reports, and its current
 // session. Like the node's agent (node/agent/backoff.h) it dials again after a dropped session,
-// after a wait drawn uniformly from [0, min(30 s, 0.5 s * 2^attempt)].
+// after a wait drawn uniformly from [0, min(30 s, 0.5 s * 2^attempt)], and with several
+// controller addresses it dials the next one.
 class SimNode {
  public:
   SimNode(Stats& stats, int index, int nodes, const Identity& identity, int changes,
-          v1::NodeSession::Stub& stub, const std::vector<std::string>& ids)
-      : stats_(stats), index_(index), changes_(changes), stub_(stub), ids_(ids) {
+          std::vector<v1::NodeSession::Stub*> stubs, const std::vector<std::string>& ids)
+      : stats_(stats),
+        index_(index),
+        changes_(changes),
+        stubs_(std::move(stubs)),
+        ids_(ids),
+        target_(index % static_cast<int>(stubs_.size())) {
     v1::Hello& h = hello_;
     h.set_node_id(identity.id().ToString());
     h.set_public_key(identity.public_key().data(), identity.public_key().size());
@@ -269,7 +293,7 @@ class SimNode {
       absl::MutexLock lock(&mu_);
       session_ = session;
     }
-    session->Start(stub_, session, hello);
+    session->Start(*stubs_[target_.load()], session, hello);
   }
 
   // Tick, from the metrics thread: a report when one is due, a reconnect when one is due.
@@ -297,6 +321,13 @@ class SimNode {
   }
 
   int64_t first_ack_ns() const { return first_ack_ns_.load(); }
+  // The index of the address it dials, and when a session of it last acked its first push.
+  int target() const { return target_.load(); }
+  int64_t session_ack_ns() const { return session_ack_ns_.load(); }
+  bool connected() {
+    absl::MutexLock lock(&mu_);
+    return session_ != nullptr;
+  }
   int64_t change_seen_ns(int k) const { return change_seen_[k].load(); }
 
   // --- from its session ---
@@ -340,6 +371,7 @@ class SimNode {
       absl::MutexLock lock(&mu_);
       attempt_ = 0;  // a session that got this far counts as a success
     }
+    if (!session.acked.exchange(true)) session_ack_ns_.store(now);
     if (first_ack_ns_.load() == 0) {
       first_ack_ns_.store(now);
       stats_.first_acks.fetch_add(1);
@@ -392,6 +424,7 @@ class SimNode {
           std::min(30.0, 0.5 * static_cast<double>(uint64_t{1} << std::min(attempt_, 16)));
       ++attempt_;
       wait = absl::Seconds(absl::Uniform(gen_, 0.0, ceiling));
+      target_.store((target_.load() + 1) % static_cast<int>(stubs_.size()));
     }
     stats_.drops.fetch_add(1);
     {
@@ -484,8 +517,10 @@ class SimNode {
   Stats& stats_;
   const int index_;
   const int changes_;
-  v1::NodeSession::Stub& stub_;
+  const std::vector<v1::NodeSession::Stub*> stubs_;  // one per controller address
   const std::vector<std::string>& ids_;
+  std::atomic<int> target_;
+  std::atomic<int64_t> session_ack_ns_{0};
   v1::Hello hello_;
   int peers_[2];
   absl::Time started_;
@@ -556,6 +591,20 @@ absl::StatusOr<ProcSample> SampleProcess(int pid) {
   if (f.size() < 13) return absl::DataLossError("short /proc/PID/stat");
   s.cpu_ticks = std::stoll(f[11]) + std::stoll(f[12]);
   return s;
+}
+
+// SampleAll adds up the samples of every pid (the replicas of one benchmark).
+absl::StatusOr<ProcSample> SampleAll(const std::vector<int>& pids) {
+  ProcSample sum;
+  for (int pid : pids) {
+    absl::StatusOr<ProcSample> s = SampleProcess(pid);
+    if (!s.ok()) return s.status();
+    sum.rss_kb += s->rss_kb;
+    sum.hwm_kb += s->hwm_kb;
+    sum.threads += s->threads;
+    sum.cpu_ticks += s->cpu_ticks;
+  }
+  return sum;
 }
 
 double SelfCpuSeconds() {
@@ -650,17 +699,35 @@ absl::Status Fail(std::string message) { return absl::DeadlineExceededError(std:
 absl::Status Run(nlohmann::json& out) {
   const int n = absl::GetFlag(FLAGS_nodes);
   const int per_channel = std::max(1, absl::GetFlag(FLAGS_per_channel));
-  const int changes = std::clamp(absl::GetFlag(FLAGS_changes), 0, kMaxChanges);
-  const int pid = absl::GetFlag(FLAGS_controller_pid);
+  const int changes = std::clamp(absl::GetFlag(FLAGS_changes), 0, kMaxChanges - 1);
+  const std::vector<std::string> targets =
+      absl::StrSplit(absl::GetFlag(FLAGS_target), ',', absl::SkipWhitespace());
   const std::string target = absl::GetFlag(FLAGS_target);
+  std::vector<int> pids;
+  for (absl::string_view p :
+       absl::StrSplit(absl::GetFlag(FLAGS_controller_pid), ',', absl::SkipWhitespace())) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(p, &pid) || pid <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--controller-pid: \"", p, "\" is not a pid"));
+    }
+    pids.push_back(pid);
+  }
+  const int kill_index = absl::GetFlag(FLAGS_failover_kill);
+  const int t = static_cast<int>(targets.size());
   if (n < 3) return absl::InvalidArgumentError("--nodes must be at least 3");
+  if (t == 0) return absl::InvalidArgumentError("--target is empty");
+  if (kill_index >= 0 && (t < 2 || kill_index >= t || static_cast<int>(pids.size()) != t)) {
+    return absl::InvalidArgumentError(
+        "--failover-kill needs at least two --target addresses, an index among them, and one "
+        "--controller-pid per address");
+  }
 
   out["nodes"] = n;
   out["channels"] = (n + per_channel - 1) / per_channel;
   out["load_average_start"] = LoadAverage();
   ProcSample before;
-  if (pid != 0) {
-    absl::StatusOr<ProcSample> s = SampleProcess(pid);
+  if (!pids.empty()) {
+    absl::StatusOr<ProcSample> s = SampleAll(pids);
     if (!s.ok()) return s.status();
     before = *s;
     out["controller"]["rss_before_kb"] = before.rss_kb;
@@ -679,21 +746,29 @@ absl::Status Run(nlohmann::json& out) {
     identities.push_back(*std::move(id));
   }
 
-  std::vector<std::unique_ptr<v1::NodeSession::Stub>> stubs;
-  for (int c = 0; c * per_channel < n; ++c) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetInt("fleetbond.bench.channel", c);  // distinct args: never a shared connection
-    args.SetMaxReceiveMessageSize(-1);
-    stubs.push_back(v1::NodeSession::NewStub(
-        grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args)));
+  // Per address, channels for the nodes that start on it; a node that moves to another address
+  // shares the channel of its rank there.
+  const int per_target = (n + t - 1) / t;
+  const int channels = (per_target + per_channel - 1) / per_channel;
+  std::vector<std::vector<std::unique_ptr<v1::NodeSession::Stub>>> stubs(t);
+  for (int a = 0; a < t; ++a) {
+    for (int c = 0; c < channels; ++c) {
+      grpc::ChannelArguments args;
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      args.SetInt("fleetbond.bench.channel", c);  // distinct args: never a shared connection
+      args.SetMaxReceiveMessageSize(-1);
+      stubs[a].push_back(v1::NodeSession::NewStub(
+          grpc::CreateCustomChannel(targets[a], grpc::InsecureChannelCredentials(), args)));
+    }
   }
   Stats stats;
   std::vector<std::unique_ptr<SimNode>> nodes;
   nodes.reserve(n);
   for (int i = 0; i < n; ++i) {
-    nodes.push_back(std::make_unique<SimNode>(stats, i, n, identities[i], changes,
-                                              *stubs[i / per_channel], ids));
+    std::vector<v1::NodeSession::Stub*> mine;
+    for (int a = 0; a < t; ++a) mine.push_back(stubs[a][(i / t) / per_channel].get());
+    nodes.push_back(std::make_unique<SimNode>(
+        stats, i, n, identities[i], changes + (kill_index >= 0 ? 1 : 0), std::move(mine), ids));
   }
 
   // The metrics thread: every 20 ms, the reports and reconnects that are due.
@@ -722,7 +797,7 @@ absl::Status Run(nlohmann::json& out) {
   };
 
   // 1. Connect: every session at once, as after a controller restart.
-  std::cerr << "controller_load: opening " << n << " sessions on " << stubs.size()
+  std::cerr << "controller_load: opening " << n << " sessions on " << t * channels
             << " channels to " << target << "\n";
   const int64_t t0 = MonoNanos();
   const double self_cpu0 = SelfCpuSeconds();
@@ -737,8 +812,8 @@ absl::Status Run(nlohmann::json& out) {
                         {"pushes", stats.pushes.load()},
                         {"push_mbytes", static_cast<double>(stats.push_bytes.load()) / 1e6},
                         {"drops", stats.drops.load()}};
-    if (pid != 0) {
-      absl::StatusOr<ProcSample> s = SampleProcess(pid);
+    if (!pids.empty()) {
+      absl::StatusOr<ProcSample> s = SampleAll(pids);
       if (s.ok()) p["controller_rss_kb"] = s->rss_kb;
     }
     return p;
@@ -750,7 +825,7 @@ absl::Status Run(nlohmann::json& out) {
                    next_progress += 10'000'000'000;
                    std::cerr << "controller_load: " << progress().dump() << "\n";
                  }
-                 controller_gone = pid != 0 && !SampleProcess(pid).ok();
+                 controller_gone = !pids.empty() && !SampleAll(pids).ok();
                  return stats.first_acks.load() == n || controller_gone;
                }) ||
       controller_gone) {
@@ -787,39 +862,44 @@ absl::Status Run(nlohmann::json& out) {
             << NanosToS(settled - t0) << " s\n";
 
   // 2. Memory, once the ramp is over.
-  if (pid != 0) {
-    absl::StatusOr<ProcSample> s = SampleProcess(pid);
+  if (!pids.empty()) {
+    absl::StatusOr<ProcSample> s = SampleAll(pids);
     if (!s.ok()) return s.status();
     out["controller"]["rss_kb"] = s->rss_kb;
     out["controller"]["hwm_kb"] = s->hwm_kb;
     out["controller"]["threads"] = s->threads;
     out["controller"]["rss_per_session_kb"] = static_cast<double>(s->rss_kb - before.rss_kb) / n;
     if (absl::GetFlag(FLAGS_gdb_trim)) {
-      const std::string cmd =
-          absl::StrCat("gdb -p ", pid, " -batch -ex 'call (int)malloc_trim(0)' >/dev/null 2>&1");
-      if (std::system(cmd.c_str()) == 0) {
-        absl::StatusOr<ProcSample> t = SampleProcess(pid);
-        if (!t.ok()) return t.status();
-        out["controller"]["trimmed_rss_kb"] = t->rss_kb;
+      bool trimmed = true;
+      for (int pid : pids) {
+        const std::string cmd =
+            absl::StrCat("gdb -p ", pid, " -batch -ex 'call (int)malloc_trim(0)' >/dev/null 2>&1");
+        if (std::system(cmd.c_str()) != 0) {
+          std::cerr << "controller_load: gdb could not call malloc_trim in " << pid << "\n";
+          trimmed = false;
+        }
+      }
+      if (trimmed) {
+        absl::StatusOr<ProcSample> after = SampleAll(pids);
+        if (!after.ok()) return after.status();
+        out["controller"]["trimmed_rss_kb"] = after->rss_kb;
         out["controller"]["trimmed_rss_per_session_kb"] =
-            static_cast<double>(t->rss_kb - before.rss_kb) / n;
-      } else {
-        std::cerr << "controller_load: gdb could not call malloc_trim in " << pid << "\n";
+            static_cast<double>(after->rss_kb - before.rss_kb) / n;
       }
     }
   }
 
   // 3. CPU under steady metrics traffic.
   const absl::Duration window = absl::GetFlag(FLAGS_cpu_window);
-  if (pid != 0 && window > absl::ZeroDuration()) {
+  if (!pids.empty() && window > absl::ZeroDuration()) {
     std::cerr << "controller_load: measuring CPU for " << absl::FormatDuration(window) << "\n";
-    absl::StatusOr<ProcSample> a = SampleProcess(pid);
+    absl::StatusOr<ProcSample> a = SampleAll(pids);
     if (!a.ok()) return a.status();
     const int64_t reports0 = stats.reports.load();
     const double self0 = SelfCpuSeconds();
     const int64_t w0 = MonoNanos();
     absl::SleepFor(window);
-    absl::StatusOr<ProcSample> b = SampleProcess(pid);
+    absl::StatusOr<ProcSample> b = SampleAll(pids);
     if (!b.ok()) return b.status();
     const double secs = NanosToS(MonoNanos() - w0);
     const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
@@ -837,11 +917,11 @@ absl::Status Run(nlohmann::json& out) {
   grpc::ChannelArguments op_args;
   op_args.SetMaxReceiveMessageSize(-1);
   auto fleet = v1::Fleet::NewStub(
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), op_args));
-  std::vector<double> all_ms;
-  nlohmann::json per_change = nlohmann::json::array();
+      grpc::CreateCustomChannel(targets[0], grpc::InsecureChannelCredentials(), op_args));
   const absl::Duration change_timeout = absl::GetFlag(FLAGS_change_timeout);
-  for (int k = 1; k <= changes; ++k) {
+  std::vector<double> all_ms;
+  // Change k through `via`: from the RPC's return to each node's receipt of the push.
+  auto change = [&](v1::Fleet::Stub& via, int k) -> absl::StatusOr<nlohmann::json> {
     v1::ReplaceSettingsRequest req;
     req.set_local_conf_json(
         absl::StrFormat(R"({"settings": {"defaultBondingPolicy": "%s", "policies": {"%s": )"
@@ -851,16 +931,14 @@ absl::Status Run(nlohmann::json& out) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     const int64_t call = MonoNanos();
-    grpc::Status st = fleet->ReplaceSettings(&ctx, req, &resp);
+    grpc::Status st = via.ReplaceSettings(&ctx, req, &resp);
     const int64_t returned = MonoNanos();
     if (!st.ok()) {
       return absl::UnavailableError(absl::StrCat("ReplaceSettings failed: ", st.error_message()));
     }
     if (!WaitFor(change_timeout, [&] { return stats.change_seen[k].load() == n; })) {
-      std::string why =
-          absl::StrCat("change ", k, ": only ", stats.change_seen[k].load(), " of ", n,
-                       " nodes acked it within ", absl::FormatDuration(change_timeout));
-      return Fail(why);
+      return Fail(absl::StrCat("change ", k, ": only ", stats.change_seen[k].load(), " of ", n,
+                               " nodes acked it within ", absl::FormatDuration(change_timeout)));
     }
     std::vector<double> ms;
     ms.reserve(n);
@@ -869,13 +947,19 @@ absl::Status Run(nlohmann::json& out) {
     }
     Summary s = Summarize(ms);
     all_ms.insert(all_ms.end(), ms.begin(), ms.end());
-    per_change.push_back({{"version", resp.version()},
+    std::cerr << "controller_load: change " << k << " (settings version " << resp.version()
+              << "): p50 " << s.p50 << " ms, p99 " << s.p99 << " ms, last " << s.max << " ms\n";
+    return nlohmann::json{{"version", resp.version()},
                           {"rpc_ms", NanosToMs(returned - call)},
                           {"p50_ms", s.p50},
                           {"p99_ms", s.p99},
-                          {"last_ack_ms", s.max}});
-    std::cerr << "controller_load: change " << k << " (settings version " << resp.version()
-              << "): p50 " << s.p50 << " ms, p99 " << s.p99 << " ms, last " << s.max << " ms\n";
+                          {"last_ack_ms", s.max}};
+  };
+  nlohmann::json per_change = nlohmann::json::array();
+  for (int k = 1; k <= changes; ++k) {
+    absl::StatusOr<nlohmann::json> c = change(*fleet, k);
+    if (!c.ok()) return c.status();
+    per_change.push_back(*std::move(c));
     if (k < changes) absl::SleepFor(absl::GetFlag(FLAGS_change_spacing));
   }
   if (changes > 0) {
@@ -903,22 +987,31 @@ absl::Status Run(nlohmann::json& out) {
       connected += s.connected();
       in_sync += s.connected() && s.acked_version() == s.desired_version();
     }
-    v1::RotateBondResponse rotated;
-    grpc::ClientContext rctx;
-    rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    v1::NodeBondRequest rreq;
-    rreq.set_node_id(ids[0]);
-    rreq.set_peer(ids[1]);
-    const int64_t c = MonoNanos();
-    grpc::Status rst = fleet->RotateNodeBond(&rctx, rreq, &rotated);
-    const int64_t d = MonoNanos();
+    // A rotate of node i through the first address; with replicas, node 1 is on the second.
+    auto rotate = [&](int i) {
+      v1::RotateBondResponse rotated;
+      grpc::ClientContext rctx;
+      rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      v1::NodeBondRequest rreq;
+      rreq.set_node_id(ids[i]);
+      rreq.set_peer(ids[(i + 1) % n]);
+      const int64_t c = MonoNanos();
+      grpc::Status rst = fleet->RotateNodeBond(&rctx, rreq, &rotated);
+      return std::make_pair(NanosToMs(MonoNanos() - c), rst.ok());
+    };
+    auto [rotate_ms, rotate_ok] = rotate(0);
     out["operator_api"] = {{"list_nodes_ms", NanosToMs(b - a)},
                            {"list_nodes_mbytes", static_cast<double>(list.ByteSizeLong()) / 1e6},
                            {"listed", list.nodes_size()},
                            {"connected", connected},
                            {"acked_desired", in_sync},
-                           {"rotate_ms", NanosToMs(d - c)},
-                           {"rotate_ok", rst.ok()}};
+                           {"rotate_ms", rotate_ms},
+                           {"rotate_ok", rotate_ok}};
+    if (t > 1) {
+      auto [forwarded_ms, forwarded_ok] = rotate(1);
+      out["operator_api"]["rotate_forwarded_ms"] = forwarded_ms;
+      out["operator_api"]["rotate_forwarded_ok"] = forwarded_ok;
+    }
   }
 
   // 5. Scrapes, while the metrics traffic goes on.
@@ -942,6 +1035,51 @@ absl::Status Run(nlohmann::json& out) {
           {"mbytes", static_cast<double>(bytes) / 1e6}};
     }
     out["scrape"]["series"] = CountSeries(url);
+  }
+
+  // 6. Failover: SIGKILL one replica; its nodes dial the next address and ack a push there.
+  if (kill_index >= 0) {
+    std::vector<int> moved;
+    for (int i = 0; i < n; ++i) {
+      if (nodes[i]->target() == kill_index && nodes[i]->connected()) moved.push_back(i);
+    }
+    std::cerr << "controller_load: SIGKILL of replica " << targets[kill_index] << " (pid "
+              << pids[kill_index] << "), holding " << moved.size() << " sessions\n";
+    const int64_t killed = MonoNanos();
+    if (kill(pids[kill_index], SIGKILL) != 0) {
+      return absl::InternalError(absl::StrCat("kill ", pids[kill_index], " failed"));
+    }
+    auto all_moved = [&] {
+      for (int i : moved) {
+        if (nodes[i]->target() == kill_index || nodes[i]->session_ack_ns() <= killed) return false;
+      }
+      return true;
+    };
+    if (!WaitFor(absl::GetFlag(FLAGS_connect_timeout), all_moved)) {
+      int64_t done = 0;
+      for (int i : moved) {
+        done += nodes[i]->target() != kill_index && nodes[i]->session_ack_ns() > killed;
+      }
+      return Fail(absl::StrCat("failover: only ", done, " of ", moved.size(),
+                               " nodes of the killed replica acked a push from another one"));
+    }
+    std::vector<double> ms;
+    for (int i : moved) ms.push_back(NanosToMs(nodes[i]->session_ack_ns() - killed));
+    Summary s = Summarize(ms);
+    out["failover"] = {{"replica", targets[kill_index]},
+                       {"nodes_moved", moved.size()},
+                       {"p50_ms", s.p50},
+                       {"p99_ms", s.p99},
+                       {"max_ms", s.max}};
+    std::cerr << "controller_load: " << moved.size() << " nodes moved: p50 " << s.p50 << " ms, p99 "
+              << s.p99 << " ms, last " << s.max << " ms\n";
+    // One more change, through a survivor: every node, moved or not, must ack it.
+    const std::string& survivor = targets[kill_index == 0 ? 1 : 0];
+    auto via = v1::Fleet::NewStub(
+        grpc::CreateCustomChannel(survivor, grpc::InsecureChannelCredentials(), op_args));
+    absl::StatusOr<nlohmann::json> c = change(*via, changes + 1);
+    if (!c.ok()) return c.status();
+    out["failover"]["change_after"] = *std::move(c);
   }
 
   out["totals"] = {{"pushes", stats.pushes.load()},     {"acks", stats.acks.load()},

@@ -13,6 +13,11 @@
 # controller_load flags in LOAD_ARGS (e.g. "--cpu-window=10s"). The machine is shared: a controller
 # whose RSS passes CONTROLLER_RSS_LIMIT_MB (default 8192) is killed and its run fails. With gdb
 # installed, controller_load also measures the RSS left after malloc_trim (--gdb-trim).
+#
+# REPLICAS="1 3" runs each N twice in the same run: once against one controller on SQLite, once
+# against 3 replicas sharing a fresh single-member etcd (Debian's etcd-server), the simulated nodes
+# spread over them; at the end the last replica is killed (SIGKILL) and its nodes' move to the
+# others is timed. Memory and CPU are then the replicas' sums.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -39,74 +44,135 @@ free_port() {
 }
 
 tmp=$(mktemp -d /tmp/controller_load.XXXXXX)
-pid=
+pids=()
+etcd_pid=
+# shellcheck disable=SC2317  # called by the trap
+stop_all() {
+  local p
+  for p in "${pids[@]}" $etcd_pid; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}" $etcd_pid; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  pids=()
+  etcd_pid=
+}
 # shellcheck disable=SC2317  # called by the trap
 cleanup() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null
-  fi
+  stop_all
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# watch_rss PID: kill the process if its RSS passes CONTROLLER_RSS_LIMIT_MB.
+watch_rss() {
+  local pid=$1 limit_kb=$((${CONTROLLER_RSS_LIMIT_MB:-8192} * 1024)) rss
+  while kill -0 "$pid" 2>/dev/null; do
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    if [ "${rss:-0}" -gt "$limit_kb" ]; then
+      echo "controller_load.sh: controller $pid's RSS reached $((rss / 1024)) MiB; killing it" >&2
+      kill -KILL "$pid"
+      break
+    fi
+    sleep 0.5
+  done
+}
+
+# start_etcd DIR: a single-member etcd on free loopback ports; sets etcd_url.
+start_etcd() {
+  local dir=$1 client peer
+  client=$(free_port)
+  peer=$(free_port)
+  mkdir -p "$dir"
+  /usr/bin/etcd --name bench --data-dir "$dir/data" --listen-client-urls "http://127.0.0.1:$client" \
+    --advertise-client-urls "http://127.0.0.1:$client" --listen-peer-urls "http://127.0.0.1:$peer" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "bench=http://127.0.0.1:$peer" --log-level error >"$dir/log" 2>&1 &
+  etcd_pid=$!
+  etcd_url="etcd://127.0.0.1:$client"
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null "http://127.0.0.1:$client/health" && return 0
+    kill -0 "$etcd_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "controller_load.sh: etcd did not come up; its log:" >&2
+  cat "$dir/log" >&2
+  return 1
+}
+
 echo "controller_load.sh: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
   "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" >&2
+# REPLICAS lists the set-ups to run for each N: 1 is one controller on SQLite; R > 1 is R replicas
+# sharing one etcd (Debian's etcd-server), the last of which is killed at the end (--failover-kill).
+read -r -a replica_counts <<<"${REPLICAS:-1}"
 status=0
 results=()
 for n in "${sizes[@]}"; do
-  grpc_port=$(free_port)
-  metrics_port=$(free_port)
-  mkdir -p "$tmp/data-$n"
-  # shellcheck disable=SC2086
-  "$controller" --data "$tmp/data-$n" --listen "127.0.0.1:$grpc_port" \
-    --metrics-listen "127.0.0.1:$metrics_port" --overlay-prefix 10.147.0.0/16 \
-    --metrics-interval-ms 5000 --insecure ${CONTROLLER_ARGS:-} 2>"$tmp/controller-$n.log" &
-  pid=$!
-  up=0
-  for _ in $(seq 100); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$metrics_port/healthz"; then up=1; break; fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ $up -ne 1 ]; then
-    echo "controller_load.sh: the controller did not come up; its log:" >&2
-    cat "$tmp/controller-$n.log" >&2
-    exit 1
-  fi
-  (
-    limit_kb=$((${CONTROLLER_RSS_LIMIT_MB:-8192} * 1024))
-    while kill -0 "$pid" 2>/dev/null; do
-      rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-      if [ "${rss:-0}" -gt "$limit_kb" ]; then
-        echo "controller_load.sh: the controller's RSS reached $((rss / 1024)) MiB; killing it" >&2
-        kill -KILL "$pid"
-        break
-      fi
-      sleep 0.5
+  for r in "${replica_counts[@]}"; do
+    run=$n-r$r
+    store_args=()
+    if [ "$r" -gt 1 ]; then
+      [ -x /usr/bin/etcd ] || { echo "controller_load.sh: REPLICAS=$r needs /usr/bin/etcd (etcd-server)" >&2; exit 2; }
+      start_etcd "$tmp/etcd-$run" || exit 1
+    fi
+    targets=()
+    metrics=()
+    for i in $(seq "$r"); do
+      grpc_port=$(free_port)
+      metrics_port=$(free_port)
+      mkdir -p "$tmp/data-$run-$i"
+      store_args=()
+      [ "$r" -gt 1 ] && store_args=(--store "$etcd_url" --replica-id "replica-$i" \
+        --advertise "127.0.0.1:$grpc_port")
+      # shellcheck disable=SC2086
+      "$controller" --data "$tmp/data-$run-$i" --listen "127.0.0.1:$grpc_port" \
+        --metrics-listen "127.0.0.1:$metrics_port" --overlay-prefix 10.147.0.0/16 \
+        --metrics-interval-ms 5000 --insecure "${store_args[@]}" ${CONTROLLER_ARGS:-} \
+        2>"$tmp/controller-$run-$i.log" &
+      pids+=($!)
+      targets+=("127.0.0.1:$grpc_port")
+      metrics+=("$metrics_port")
     done
-  ) &
-  trim=
-  command -v gdb >/dev/null && trim=--gdb-trim
-  echo "controller_load.sh: N=$n against pid $pid (gRPC 127.0.0.1:$grpc_port," \
-    "metrics 127.0.0.1:$metrics_port)" >&2
-  # shellcheck disable=SC2086
-  "$load" --target "127.0.0.1:$grpc_port" --metrics-url "http://127.0.0.1:$metrics_port/metrics" \
-    --controller-pid "$pid" --nodes "$n" --json "$tmp/result-$n.json" $trim ${LOAD_ARGS:-} >/dev/null
-  rc=$?
-  if [ $rc -ne 0 ]; then
-    status=1
-    echo "controller_load.sh: N=$n failed (exit $rc); the controller's log ends:" >&2
-    tail -20 "$tmp/controller-$n.log" >&2
-  fi
-  [ -s "$tmp/result-$n.json" ] && results+=("$tmp/result-$n.json")
-  kill -TERM "$pid" 2>/dev/null
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  pid=
+    for i in $(seq 0 $((r - 1))); do
+      up=0
+      for _ in $(seq 150); do
+        if curl -sf -o /dev/null "http://127.0.0.1:${metrics[$i]}/healthz"; then up=1; break; fi
+        kill -0 "${pids[$i]}" 2>/dev/null || break
+        sleep 0.1
+      done
+      if [ $up -ne 1 ]; then
+        echo "controller_load.sh: controller $((i + 1)) of $r did not come up; its log:" >&2
+        cat "$tmp/controller-$run-$((i + 1)).log" >&2
+        exit 1
+      fi
+      watch_rss "${pids[$i]}" &
+    done
+    trim=
+    command -v gdb >/dev/null && trim=--gdb-trim
+    failover=()
+    [ "$r" -gt 1 ] && failover=(--failover-kill $((r - 1)))
+    target_list=$(IFS=,; echo "${targets[*]}")
+    pid_list=$(IFS=,; echo "${pids[*]}")
+    echo "controller_load.sh: N=$n against $r controller(s), pid(s) $pid_list (gRPC $target_list)" >&2
+    # shellcheck disable=SC2086
+    "$load" --target "$target_list" --metrics-url "http://127.0.0.1:${metrics[0]}/metrics" \
+      --controller-pid "$pid_list" --nodes "$n" --json "$tmp/result-$run.json" $trim \
+      "${failover[@]}" ${LOAD_ARGS:-} >/dev/null
+    rc=$?
+    if [ $rc -ne 0 ]; then
+      status=1
+      echo "controller_load.sh: N=$n with $r controller(s) failed (exit $rc); the logs end:" >&2
+      for i in $(seq "$r"); do tail -20 "$tmp/controller-$run-$i.log" >&2; done
+    fi
+    if [ -s "$tmp/result-$run.json" ]; then
+      /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); r["replicas"]=int(sys.argv[2]); json.dump(r, open(sys.argv[1], "w"), indent=2)' \
+        "$tmp/result-$run.json" "$r"
+      results+=("$tmp/result-$run.json")
+    fi
+    stop_all
+  done
 done
 
 [ ${#results[@]} -gt 0 ] || exit 1
@@ -138,10 +204,17 @@ rows = [
     ("/metrics scrape gzip, median (ms) / size (MB)", lambda r: f"{f(g(r, 'scrape', 'gzip', 'median_ms'))} / {f(g(r, 'scrape', 'gzip', 'mbytes'), 1)}"),
     ("series exported", lambda r: f(g(r, "scrape", "series"))),
     ("ListNodes (ms)", lambda r: f(g(r, "operator_api", "list_nodes_ms"))),
+    ("rotate (ms) / forwarded to another replica (ms)", lambda r: f"{f(g(r, 'operator_api', 'rotate_ms'), 1)} / {f(g(r, 'operator_api', 'rotate_forwarded_ms'), 1)}"),
+    ("replica killed: nodes moved", lambda r: f(g(r, "failover", "nodes_moved"))),
+    ("their first ack elsewhere p50 / p99 / max (ms)", lambda r: " / ".join(f(g(r, "failover", k)) for k in ("p50_ms", "p99_ms", "max_ms"))),
+    ("change after the kill → ack p99 / max (ms)", lambda r: f"{f(g(r, 'failover', 'change_after', 'p99_ms'))} / {f(g(r, 'failover', 'change_after', 'last_ack_ms'))}"),
     ("load average during the CPU window", lambda r: g(r, "cpu", "load_average") or "n/a"),
 ]
 print()
-print("| | " + " | ".join(f"N = {r['nodes']:,}" + ("" if r.get("ok") else " (FAILED)") for r in runs) + " |")
+def title(r):
+    who = "1 controller, SQLite" if r.get("replicas", 1) == 1 else f"{r['replicas']} replicas, etcd"
+    return f"N = {r['nodes']:,}, {who}" + ("" if r.get("ok") else " (FAILED)")
+print("| | " + " | ".join(title(r) for r in runs) + " |")
 print("|---|" + "---:|" * len(runs))
 for name, fn in rows:
     print(f"| {name} | " + " | ".join(fn(r) for r in runs) + " |")
