@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "node/cli/api_client.h"
 #include "node/cli/bond_view.h"
 #include "node/cli/controller_client.h"
@@ -59,6 +60,9 @@ constexpr char kUsage[] =
     "  --node ID bond <peer> rotate       as `bond <peer> rotate` on that node\n"
     "  events [--node ID] [--count N] [--timeout S]\n"
     "                                     fleet events, one line each as they arrive\n"
+    "  drain [--redirect ADDR[,ADDR...]]  this controller replica sends its nodes to other\n"
+    "                                     replicas (default: its --drain-redirect) and refuses\n"
+    "                                     new sessions until it restarts\n"
     "options:\n"
     "  -j, --json                print JSON (field names: docs/cli.md)\n"
     "  --api ADDR                the node's API: HOST:PORT or unix:/PATH (default: "
@@ -75,15 +79,15 @@ constexpr char kUsage[] =
 // Options that take a value; each may be written "--name VALUE" or "--name=VALUE".
 const std::set<std::string>& ValueOptions() {
   static const auto* names = new std::set<std::string>{
-      "--api",      "--controller", "--controller-ca", "--cert",  "--key",
-      "--token",    "--token-file", "--node",          "--scope", "--expect-version",
-      "--selector", "--count",      "--timeout"};
+      "--api",      "--controller", "--controller-ca", "--cert",    "--key",
+      "--token",    "--token-file", "--node",          "--scope",   "--expect-version",
+      "--selector", "--count",      "--timeout",       "--redirect"};
   return *names;
 }
 
 // The options of one controller command, which only that command accepts.
-const std::set<std::string> kCommandOptions = {"--node",     "--scope", "--expect-version",
-                                               "--selector", "--count", "--timeout"};
+const std::set<std::string> kCommandOptions = {
+    "--node", "--scope", "--expect-version", "--selector", "--count", "--timeout", "--redirect"};
 
 struct Options {
   bool json = false;
@@ -400,11 +404,27 @@ int RunEvents(const Options& o, ControllerClient& client, const CliContext& io) 
   return kExitOk;
 }
 
+// ReadRedirects splits --redirect (repeated or comma-separated) into HOST:PORT addresses.
+absl::StatusOr<std::vector<std::string>> ReadRedirects(const Options& o) {
+  std::vector<std::string> out;
+  if (!o.Has("--redirect")) return out;
+  for (absl::string_view part : absl::StrSplit(o.Get("--redirect"), ',')) {
+    const std::string a(absl::StripAsciiWhitespace(part));
+    const size_t colon = a.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == a.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--redirect needs the HOST:PORT of another controller replica, not \"", a, "\""));
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
 int RunAgainstController(const Options& o, const std::string& address, const CliContext& io) {
   const std::vector<std::string>& w = o.words;
   const std::string& command = w[0];
   static const std::set<std::string> kCommands = {"settings", "policy", "peer-bond", "nodes",
-                                                  "node",     "bond",   "events"};
+                                                  "node",     "bond",   "events",    "drain"};
   if (!kCommands.contains(command)) {
     if (command == "info" || command == "peers") {
       return Usage(io.err, absl::StrCat("`", command,
@@ -418,12 +438,15 @@ int RunAgainstController(const Options& o, const std::string& address, const Cli
       {"nodes", {"--selector"}},
       {"node", {}},
       {"bond", {"--node"}},
-      {"events", {"--node", "--count", "--timeout"}}};
+      {"events", {"--node", "--count", "--timeout"}},
+      {"drain", {"--redirect"}}};
   if (accepted.contains(command)) {
     if (absl::Status s = CheckCommandOptions(o, command, accepted[command]); !s.ok()) {
       return Usage(io.err, std::string(s.message()));
     }
   }
+  absl::StatusOr<std::vector<std::string>> redirects = ReadRedirects(o);
+  if (!redirects.ok()) return Usage(io.err, std::string(redirects.status().message()));
   if (command == "bond" && !o.Has("--node")) {
     return Usage(io.err,
                  "against the controller, bond commands need --node ID: the node whose bonds");
@@ -464,17 +487,23 @@ int RunAgainstController(const Options& o, const std::string& address, const Cli
     return Usage(io.err, "expected: --node ID bond list | bond <peer> show | bond <peer> rotate");
   }
   if (command == "events" && w.size() == 1) return RunEvents(o, client, io);
+  if (command == "drain" && w.size() == 1) {
+    return Print<v1::DrainResponse>(
+        o, client.Drain(*redirects),
+        [&](const v1::DrainResponse& d) { return RenderDrain(d, address); }, io);
+  }
   return Usage(io.err,
-               absl::StrCat("expected: ", command == "nodes"  ? "nodes [--selector SEL]"
-                                          : command == "node" ? "node ID"
-                                                              : "events [--node ID] [--count N] "
-                                                                "[--timeout S]"));
+               absl::StrCat("expected: ", command == "nodes"   ? "nodes [--selector SEL]"
+                                          : command == "node"  ? "node ID"
+                                          : command == "drain" ? "drain [--redirect ADDR]"
+                                                               : "events [--node ID] [--count N] "
+                                                                 "[--timeout S]"));
 }
 
 int RunAgainstNode(const Options& o, const std::string& api, const CliContext& io) {
   const std::vector<std::string>& w = o.words;
-  static const std::set<std::string> kControllerOnly = {"policy", "peer-bond", "nodes", "node",
-                                                        "events"};
+  static const std::set<std::string> kControllerOnly = {"policy", "peer-bond", "nodes",
+                                                        "node",   "events",    "drain"};
   if (kControllerOnly.contains(w[0]) || (w[0] == "settings" && w.size() > 1 && w[1] == "check")) {
     return Usage(io.err, absl::StrCat("`", Words(w),
                                       "` is a controller command: give --controller "
@@ -536,14 +565,18 @@ int RunCli(const std::vector<std::string>& args, const CliContext& io) {
     } else if (a == "--insecure") {
       o.insecure = true;
     } else if (ValueOptions().contains(name)) {
+      std::string value;
       if (name != a) {
-        o.values[name] = a.substr(name.size() + 1);
+        value = a.substr(name.size() + 1);
       } else if (i + 1 == args.size()) {
-        const bool address = name == "--api" || name == "--controller";
+        const bool address = name == "--api" || name == "--controller" || name == "--redirect";
         return Usage(io.err, absl::StrCat(a, address ? " needs an address" : " needs a value"));
       } else {
-        o.values[name] = args[++i];
+        value = args[++i];
       }
+      // --redirect may be given several times: the addresses add up (a comma list, as one).
+      if (name == "--redirect" && o.Has(name)) value = absl::StrCat(o.Get(name), ",", value);
+      o.values[name] = value;
     } else if (absl::StartsWith(a, "-") && a.size() > 1) {
       return Usage(io.err, absl::StrCat("unknown option ", a));
     } else {

@@ -129,7 +129,8 @@ ControllerClient::ControllerClient(std::string address,
     : address_(std::move(address)),
       timeout_(timeout),
       channel_(grpc::CreateChannel(address_, std::move(credentials))),
-      stub_(v1::Fleet::NewStub(channel_)) {}
+      stub_(v1::Fleet::NewStub(channel_)),
+      replica_stub_(v1::Replica::NewStub(channel_)) {}
 
 bool ControllerClient::Reached() const { return channel_->GetState(false) == GRPC_CHANNEL_READY; }
 
@@ -222,6 +223,18 @@ absl::StatusOr<v1::RotateBondResponse> ControllerClient::RotateNodeBond(const st
   request.set_peer(peer);
   return Call<v1::NodeBondRequest, v1::RotateBondResponse>(&v1::Fleet::Stub::RotateNodeBond,
                                                            request);
+}
+
+absl::StatusOr<v1::DrainResponse> ControllerClient::Drain(
+    const std::vector<std::string>& redirects) {
+  v1::DrainRequest request;
+  for (const std::string& r : redirects) request.add_redirect(r);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+  v1::DrainResponse response;
+  grpc::Status status = replica_stub_->Drain(&context, request, &response);
+  if (!status.ok()) return DescribeControllerError(status, address_, Reached());
+  return response;
 }
 
 absl::StatusOr<size_t> ControllerClient::WatchEvents(

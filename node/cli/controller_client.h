@@ -1,7 +1,8 @@
 // controller_client.h
 //
 // ControllerClient is fleetbond-cli's side of the controller's operator API (fleetbond.v1.Fleet,
-// proto/fleetbond/v1/controller.proto): one channel to --controller ADDR, each unary call with a
+// proto/fleetbond/v1/controller.proto, and the operator's call of fleetbond.v1.Replica, Drain):
+// one channel to --controller ADDR, each unary call with a
 // deadline, and every failure turned into a sentence a person can act on, as NodeClient does for
 // the node API ("cannot reach fleetbond-controller at ctl:9900: connection refused - is it
 // running?"). A call the controller itself refused keeps the controller's reason: rotating a bond
@@ -20,11 +21,13 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "fleetbond/v1/controller.grpc.pb.h"
+#include "fleetbond/v1/replica.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/status.h"
@@ -88,6 +91,9 @@ class ControllerClient {
   absl::StatusOr<v1::Bond> GetNodeBond(const std::string& node_id, const std::string& peer);
   absl::StatusOr<v1::RotateBondResponse> RotateNodeBond(const std::string& node_id,
                                                         const std::string& peer);
+  // Drain makes the replica at address() send its nodes elsewhere (Replica.Drain, an operator's
+  // call): to `redirects` in turn, or, when empty, to the replica's own --drain-redirect.
+  absl::StatusOr<v1::DrainResponse> Drain(const std::vector<std::string>& redirects);
 
   // WatchEvents calls `on_event` for each fleet event (of node `node_id`; "" every node) as it
   // arrives, until `bounds` end the watch or the controller ends the stream. Returns how many
@@ -107,6 +113,7 @@ class ControllerClient {
   absl::Duration timeout_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Fleet::Stub> stub_;
+  std::unique_ptr<v1::Replica::Stub> replica_stub_;
 };
 
 }  // namespace fleetbond::cli

@@ -134,6 +134,16 @@ std::string RenderNode(const v1::NodeStatus& node, absl::Time now) {
   return kv.Render();
 }
 
+std::string RenderDrain(const v1::DrainResponse& drain, const std::string& address) {
+  const std::vector<std::string> to(drain.redirect().begin(), drain.redirect().end());
+  return absl::StrCat(
+      "controller replica at ", address, " is draining: ", drain.sessions_ended(),
+      drain.sessions_ended() == 1 ? " node session" : " node sessions", " ended, ",
+      to.empty() ? "without a redirect (each node moves on through its own list of controllers)"
+                 : absl::StrCat("nodes sent to ", absl::StrJoin(to, ", ")),
+      "; it refuses new sessions until it restarts\n");
+}
+
 std::string RenderEvent(const v1::FleetEvent& event) {
   std::vector<std::string> about;
   if (!event.peer().empty()) about.push_back(absl::StrCat("peer ", event.peer()));

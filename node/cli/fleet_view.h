@@ -8,6 +8,7 @@
 //   RenderNodes           `nodes`                    one row per node
 //   RenderNode            `node ID`                  every field of one node
 //   RenderEvent           `events`                   one line per event
+//   RenderDrain           `drain`                    sessions ended and where they were sent
 // Bonds of a node print with bond_view.h's renderers, exactly as the node's own CLI prints them.
 #pragma once
 
@@ -16,6 +17,7 @@
 
 #include "absl/time/time.h"
 #include "fleetbond/v1/controller.pb.h"
+#include "fleetbond/v1/replica.pb.h"
 
 namespace fleetbond::cli {
 
@@ -42,6 +44,10 @@ std::string RenderNode(const v1::NodeStatus& node, absl::Time now);
 
 // RenderEvent is one line: "TIME  NODE  KIND  DETAIL" (UTC time, kind in lower case).
 std::string RenderEvent(const v1::FleetEvent& event);
+
+// RenderDrain is one line: the replica at `address` drains, how many node sessions it ended and
+// where it sent them.
+std::string RenderDrain(const v1::DrainResponse& drain, const std::string& address);
 
 // FormatAge is "12s ago", "3m 4s ago", ...; "never" for 0 (never seen).
 std::string FormatAge(int64_t unix_ms, absl::Time now);

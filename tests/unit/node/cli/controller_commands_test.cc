@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "fleetbond/v1/controller.grpc.pb.h"
+#include "fleetbond/v1/replica.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "nlohmann/json.hpp"
 #include "node/cli/bond_view.h"
@@ -135,6 +137,31 @@ class FakeFleet final : public v1::Fleet::Service {
   std::map<std::string, grpc::Status> refusals_ ABSL_GUARDED_BY(mu_);
 };
 
+// FakeReplica answers Drain (the operator's call of the Replica service) with `drained`, or the
+// status it was told to refuse with, and keeps the last request.
+class FakeReplica final : public v1::Replica::Service {
+ public:
+  v1::DrainResponse drained;
+  grpc::Status refusal = grpc::Status::OK;
+
+  std::optional<v1::DrainRequest> last() {
+    absl::MutexLock lock(&mu_);
+    return last_;
+  }
+  grpc::Status Drain(grpc::ServerContext*, const v1::DrainRequest* r,
+                     v1::DrainResponse* out) override {
+    absl::MutexLock lock(&mu_);
+    last_ = *r;
+    if (!refusal.ok()) return refusal;
+    *out = drained;
+    return grpc::Status::OK;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::optional<v1::DrainRequest> last_ ABSL_GUARDED_BY(mu_);
+};
+
 struct CliRun {
   int code;
   std::string out;
@@ -150,6 +177,7 @@ class ControllerCli : public ::testing::Test {
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(&fleet_);
+    builder.RegisterService(&replica_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port, 0);
@@ -196,6 +224,7 @@ class ControllerCli : public ::testing::Test {
 
   FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
   FakeFleet fleet_;
+  FakeReplica replica_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::vector<std::string> files_;
@@ -618,6 +647,76 @@ TEST_F(ControllerCli, EventsEndWhenTheControllerEndsTheStream) {
   EXPECT_EQ(r.out, "2023-11-14T22:13:20.000Z  a  acked\n");
 }
 
+// --- drain ----------------------------------------------------------------------------------
+
+TEST_F(ControllerCli, DrainSendsEveryRedirectAndPrintsTheSessionsEnded) {
+  replica_.drained.set_sessions_ended(12);
+  replica_.drained.add_redirect("10.0.0.2:9900");
+  replica_.drained.add_redirect("10.0.0.3:9900");
+  // Repeated and comma-separated --redirect add up, in order.
+  CliRun r = Controller({"drain", "--redirect", "10.0.0.2:9900", "--redirect=10.0.0.3:9900"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "controller replica at " + address_ +
+                       " is draining: 12 node sessions ended, nodes sent to 10.0.0.2:9900, "
+                       "10.0.0.3:9900; it refuses new sessions until it restarts\n");
+  ASSERT_TRUE(replica_.last().has_value());
+  EXPECT_THAT(replica_.last()->redirect(),
+              ::testing::ElementsAre("10.0.0.2:9900", "10.0.0.3:9900"));
+
+  r = Controller({"drain", "--redirect", "a:1, [fd00::1]:2"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_THAT(replica_.last()->redirect(), ::testing::ElementsAre("a:1", "[fd00::1]:2"));
+}
+
+TEST_F(ControllerCli, DrainWithoutRedirectLeavesItToTheReplica) {
+  replica_.drained.set_sessions_ended(1);
+  CliRun r = Controller({"drain"});
+  EXPECT_EQ(r.code, kExitOk) << r.err;
+  EXPECT_EQ(r.out, "controller replica at " + address_ +
+                       " is draining: 1 node session ended, without a redirect (each node moves "
+                       "on through its own list of controllers); it refuses new sessions until "
+                       "it restarts\n");
+  ASSERT_TRUE(replica_.last().has_value());
+  EXPECT_EQ(replica_.last()->redirect_size(), 0);
+}
+
+TEST_F(ControllerCli, DrainJsonIsTheDrainResponse) {
+  replica_.drained.set_sessions_ended(3);
+  replica_.drained.add_redirect("10.0.0.2:9900");
+  CliRun r = Controller({"-j", "drain", "--redirect", "10.0.0.2:9900"});
+  ASSERT_EQ(r.code, kExitOk) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["sessionsEnded"], 3);
+  EXPECT_EQ(j["redirect"], nlohmann::json::array({"10.0.0.2:9900"}));
+}
+
+TEST_F(ControllerCli, DrainRefusedOrMalformedSaysWhy) {
+  replica_.refusal =
+      grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "node certificates may not drain");
+  CliRun r = Controller({"drain"});
+  EXPECT_EQ(r.code, kExitRefused);
+  EXPECT_EQ(r.err, "fleetbond-cli: fleetbond-controller at " + address_ +
+                       " refused access: node certificates may not drain - this operator is not "
+                       "allowed that call\n");
+
+  replica_.refusal = grpc::Status::OK;
+  for (const char* bad : {"10.0.0.2", ":9900", "10.0.0.2:", "a:1,,b:2"}) {
+    r = Controller({"drain", "--redirect", bad});
+    EXPECT_EQ(r.code, kExitUsage) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--redirect needs the HOST:PORT of another controller replica"))
+        << bad;
+  }
+  r = Controller({"nodes", "--redirect", "a:1"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("--redirect does not apply to `nodes`"));
+  r = Controller({"drain", "now"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("expected: drain [--redirect ADDR]"));
+  r = Cli({"drain"});
+  EXPECT_EQ(r.code, kExitUsage);
+  EXPECT_THAT(r.err, HasSubstr("`drain` is a controller command"));
+}
+
 // --- access and reachability -----------------------------------------------------------------
 
 TEST_F(ControllerCli, PermissionAndAuthenticationRefusalsSayWhatToDo) {
@@ -745,10 +844,11 @@ TEST_F(ControllerCli, ControllerCommandsAndOptionsNeedTheController) {
 TEST_F(ControllerCli, HelpListsTheControllerCommands) {
   CliRun r = Cli({"--help"});
   EXPECT_EQ(r.code, kExitOk);
-  for (const char* word : {"--controller ADDR", "settings check FILE", "policy put NAME FILE|-",
-                           "peer-bond set PEER POLICY", "nodes [--selector SEL]", "node ID",
-                           "--node ID bond list", "events [--node ID] [--count N] [--timeout S]",
-                           "--controller-ca FILE", "--token-file FILE", "--insecure"}) {
+  for (const char* word :
+       {"--controller ADDR", "settings check FILE", "policy put NAME FILE|-",
+        "peer-bond set PEER POLICY", "nodes [--selector SEL]", "node ID", "--node ID bond list",
+        "events [--node ID] [--count N] [--timeout S]", "drain [--redirect ADDR[,ADDR...]]",
+        "--controller-ca FILE", "--token-file FILE", "--insecure"}) {
     EXPECT_THAT(r.out, HasSubstr(word));
   }
 }
