@@ -340,8 +340,10 @@ void EtcdWatch::Run() {
         healthy = true;
         backoff = kFirstBackoff;
         if (response.compact_revision() > 0) {
-          // What we needed was compacted away: start over from now and tell the caller.
-          next_revision_ = 0;
+          // What we needed was compacted away: tell the caller, who reads what it watches
+          // again, and go on from the oldest revision etcd kept, so that nothing changed
+          // between that read and the new stream is missed (the caller skips what it read).
+          next_revision_ = response.compact_revision();
           on_events_({}, response.header().revision(), /*resync=*/true);
           break;
         }

@@ -83,9 +83,10 @@ class EtcdClient {
 
   // Watch reports every event on [key, range_end) from `start_revision` (0: from now) to
   // `on_events` on a thread of its own, reconnecting (from the revision after the last one seen)
-  // until the returned watch is destroyed. When etcd compacted the revisions it needed, the
-  // watch restarts from now and `on_events` gets `resync` true with no events: the caller must
-  // re-read what it watches.
+  // until the returned watch is destroyed. When etcd compacted the revisions it needed,
+  // `on_events` gets `resync` true with no events: the caller must re-read what it watches. The
+  // watch then resumes from the oldest revision etcd kept, so events may follow that the re-read
+  // already saw (their mod_revision is at or below the read's revision), but none is missed.
   using WatchCallback =
       std::function<void(const std::vector<mvccpb::Event>& events, int64_t revision, bool resync)>;
   std::unique_ptr<EtcdWatch> Watch(std::string key, std::string range_end, int64_t start_revision,

@@ -7,6 +7,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -133,7 +134,10 @@ etcd::StoredNode ToStored(const NodeRecord& n) {
 EtcdStore::EtcdStore(EtcdClient& etcd, std::string prefix, const Clock& clock)
     : etcd_(etcd), prefix_(std::move(prefix)), clock_(clock) {}
 
-EtcdStore::~EtcdStore() { StopWatchingSettings(); }
+EtcdStore::~EtcdStore() {
+  StopWatchingSettings();
+  StopWatchingNodes();
+}
 
 std::string EtcdStore::Key(absl::string_view suffix) const { return absl::StrCat(prefix_, suffix); }
 
@@ -530,6 +534,143 @@ void EtcdStore::StopWatchingSettings() {
   {
     absl::MutexLock lock(&watch_mu_);
     watch = std::move(watch_);
+  }
+  watch.reset();  // joins the watch's thread outside the lock
+}
+
+// --- Registry watch ---
+
+// RegistryWatch is the node watch's memory, touched only by the watch's thread (and by WatchNodes
+// before that starts): every record and lease as last reported, so that a lease stored after its
+// record (or before it) is reported together with the record; the revision of the last full read,
+// at or below which events only repeat what that read saw (a watch resumed after a compaction
+// starts at the oldest revision etcd kept); and whether such a read failed and is still due.
+struct EtcdStore::RegistryWatch {
+  std::function<void(const RegistryUpdate&)> on_update;
+  std::map<std::string, NodeRecord, std::less<>> records;
+  std::map<std::string, std::string, std::less<>> leases;
+  int64_t read_revision = 0;
+  bool reread = false;
+};
+
+absl::StatusOr<RegistryUpdate> EtcdStore::ReadRegistry(RegistryWatch& watch) {
+  FB_ASSIGN_OR_RETURN(etcdserverpb::RangeResponse nodes, etcd_.RangePrefix(Key(kNodes)));
+  const int64_t revision = nodes.header().revision();
+  etcdserverpb::RangeRequest request;
+  request.set_key(Key(kLeases));
+  request.set_range_end(PrefixEnd(Key(kLeases)));
+  request.set_revision(revision);  // the leases as they were when the records were read
+  FB_ASSIGN_OR_RETURN(etcdserverpb::RangeResponse leases, etcd_.Range(request));
+  std::map<std::string, NodeRecord, std::less<>> records;
+  const size_t node_skip = Key(kNodes).size();
+  for (const mvccpb::KeyValue& kv : nodes.kvs()) {
+    etcd::StoredNode stored;
+    if (!stored.ParseFromString(kv.value())) {
+      return absl::DataLossError(
+          absl::StrFormat("etcd: registry entry %s is damaged", absl::CHexEscape(kv.key())));
+    }
+    NodeRecord record = FromStored(stored);
+    record.id = kv.key().substr(node_skip);
+    records[record.id] = std::move(record);
+  }
+  watch.leases.clear();
+  const size_t lease_skip = Key(kLeases).size();
+  for (const mvccpb::KeyValue& kv : leases.kvs()) {
+    watch.leases[kv.key().substr(lease_skip)] = kv.value();
+  }
+  watch.records = std::move(records);
+  watch.read_revision = revision;
+  watch.reread = false;
+  RegistryUpdate update;
+  update.full = true;
+  update.changes.reserve(watch.records.size());
+  for (const auto& [id, record] : watch.records) {
+    auto lease = watch.leases.find(id);
+    update.changes.push_back(
+        NodeChange{id, record, lease != watch.leases.end() ? lease->second : std::string()});
+  }
+  return update;
+}
+
+void EtcdStore::OnRegistryEvents(RegistryWatch& watch, const std::vector<mvccpb::Event>& events,
+                                 bool resync) {
+  if (resync || watch.reread) {
+    // etcd compacted the revisions the watch needed: what changed meanwhile is only known by
+    // reading everything again. A read that fails now (etcd just answered, so rarely) is tried
+    // again with the next events.
+    absl::StatusOr<RegistryUpdate> update = ReadRegistry(watch);
+    if (!update.ok()) {
+      watch.reread = true;
+      return;
+    }
+    watch.on_update(*update);
+  }
+  const std::string nodes_key = Key(kNodes);
+  const std::string leases_key = Key(kLeases);
+  RegistryUpdate update;
+  for (const mvccpb::Event& event : events) {
+    if (event.kv().mod_revision() <= watch.read_revision) continue;  // the last read saw it
+    const absl::string_view key = event.kv().key();
+    const bool put = event.type() == mvccpb::Event::PUT;
+    std::string id;
+    if (absl::StartsWith(key, nodes_key)) {
+      id = std::string(key.substr(nodes_key.size()));
+      if (put) {
+        etcd::StoredNode stored;
+        if (!stored.ParseFromString(event.kv().value())) continue;  // LoadNodes reports it
+        NodeRecord record = FromStored(stored);
+        record.id = id;
+        watch.records[id] = std::move(record);
+      } else if (watch.records.erase(id) > 0) {
+        update.changes.push_back(NodeChange{id, std::nullopt, ""});
+        continue;
+      } else {
+        continue;
+      }
+    } else if (absl::StartsWith(key, leases_key)) {
+      id = std::string(key.substr(leases_key.size()));
+      if (put) {
+        watch.leases[id] = event.kv().value();
+      } else {
+        watch.leases.erase(id);
+      }
+      // A lease of a node not in the registry yet is reported with its record.
+      if (!watch.records.contains(id)) continue;
+    } else {
+      continue;  // owners/ and overlay/cursor/ lie in the watched range too
+    }
+    auto lease = watch.leases.find(id);
+    update.changes.push_back(NodeChange{
+        id, watch.records.at(id), lease != watch.leases.end() ? lease->second : std::string()});
+  }
+  if (!update.changes.empty()) watch.on_update(update);
+}
+
+absl::Status EtcdStore::WatchNodes(std::function<void(const RegistryUpdate& update)> on_update) {
+  StopWatchingNodes();
+  auto watch = std::make_shared<RegistryWatch>();
+  watch->on_update = std::move(on_update);
+  FB_ASSIGN_OR_RETURN(const RegistryUpdate first, ReadRegistry(*watch));
+  watch->on_update(first);
+  // One range from nodes/ to the end of overlay/leases/: both prefixes, in one stream whose
+  // events come in the order etcd applied them. It also holds owners/ and overlay/cursor/, whose
+  // events are skipped.
+  std::unique_ptr<EtcdWatch> etcd_watch = etcd_.Watch(
+      Key(kNodes), PrefixEnd(Key(kLeases)), watch->read_revision + 1,
+      [this, watch](const std::vector<mvccpb::Event>& events, int64_t revision, bool resync) {
+        (void)revision;
+        OnRegistryEvents(*watch, events, resync);
+      });
+  absl::MutexLock lock(&watch_mu_);
+  node_watch_ = std::move(etcd_watch);
+  return absl::OkStatus();
+}
+
+void EtcdStore::StopWatchingNodes() {
+  std::unique_ptr<EtcdWatch> watch;
+  {
+    absl::MutexLock lock(&watch_mu_);
+    watch = std::move(node_watch_);
   }
   watch.reset();  // joins the watch's thread outside the lock
 }

@@ -74,6 +74,12 @@ class EtcdStore final : public Store {
   // key (see Store).
   absl::Status WatchSettings(std::function<void(uint64_t version)> on_change) override;
   void StopWatchingSettings() override;
+  // WatchNodes: every change of nodes/ and overlay/leases/ by any replica on this etcd, from one
+  // watch over the key range holding both (see Store). The first report is read at one revision
+  // and the watch starts right after it; after a compaction the registry is read again and
+  // reported `full`.
+  absl::Status WatchNodes(std::function<void(const RegistryUpdate& update)> on_update) override;
+  void StopWatchingNodes() override;
 
   // ReclaimOverlay drops the node's overlay lease and makes its address free again (the lowest
   // free address of every prefix holding it moves down to it). NOT_FOUND when it holds none.
@@ -92,12 +98,21 @@ class EtcdStore final : public Store {
   // ReadUintKey reads a decimal counter key; DATA_LOSS if it holds something else.
   absl::StatusOr<VersionKey> ReadUintKey(const std::string& key, int64_t revision = 0);
   int64_t NowUnixMs() const;
+  // RegistryWatch is what the node watch remembers between reports (etcd_store.cc).
+  struct RegistryWatch;
+  // ReadRegistry reads every record and lease at one revision into `watch` and returns them as a
+  // full update.
+  absl::StatusOr<RegistryUpdate> ReadRegistry(RegistryWatch& watch);
+  // OnRegistryEvents turns the watch's events into changes (see RegistryWatch).
+  void OnRegistryEvents(RegistryWatch& watch, const std::vector<mvccpb::Event>& events,
+                        bool resync);
 
   EtcdClient& etcd_;
   const std::string prefix_;
   const Clock& clock_;
   absl::Mutex watch_mu_;
   std::unique_ptr<EtcdWatch> watch_ ABSL_GUARDED_BY(watch_mu_);
+  std::unique_ptr<EtcdWatch> node_watch_ ABSL_GUARDED_BY(watch_mu_);
 };
 
 }  // namespace fleetbond::controller

@@ -8,6 +8,12 @@
 //
 // Every call is atomic and safe from any thread. A call that returned OK is durable (SqliteStore:
 // committed and fsynced), except SaveNodes, whose callers batch registry updates on purpose.
+//
+// A store several controller replicas share (EtcdStore) also reports what the others write:
+// WatchSettings the settings version, WatchNodes the node registry with its overlay leases. Each
+// replica's Fleet feeds them into its nodes' views, so every replica pushes the same settings and
+// the same peer directory. A store only one controller writes needs neither (the defaults do
+// nothing).
 #pragma once
 
 #include <cstdint>
@@ -55,6 +61,26 @@ struct NodeRecord {
   int64_t last_seen_unix_ms = 0;
 
   friend bool operator==(const NodeRecord&, const NodeRecord&) = default;
+};
+
+// NodeChange is one change of the registry as Store::WatchNodes reports it.
+struct NodeChange {
+  std::string id;
+  // The record as stored now; nullopt: the node was deleted from the registry.
+  std::optional<NodeRecord> record;
+  // The node's overlay address as leased now (a bare IP); "" when it holds none. Leases are
+  // written apart from records: a lease stored after its record is reported as a change of the
+  // record with the new address.
+  std::string overlay;
+};
+
+// RegistryUpdate is one report of Store::WatchNodes: changes in the order they were stored (a
+// node may change more than once). When `full`, the changes hold every node of the registry, and
+// a node not among them is no longer in it: the first report of a watch, and any report after the
+// watch had to read the registry again (etcd compacted the history it needed).
+struct RegistryUpdate {
+  bool full = false;
+  std::vector<NodeChange> changes;
 };
 
 class Store {
@@ -107,6 +133,19 @@ class Store {
     return absl::OkStatus();
   }
   virtual void StopWatchingSettings() {}
+
+  // WatchNodes makes the store call `on_update` with changes of the node registry and of overlay
+  // leases made by anyone sharing the store, this store object included (a writer hears its own
+  // writes back). The first call, from WatchNodes itself before it returns, reports the whole
+  // registry (`full`); later ones come from a thread of the store, one at a time, and together
+  // miss no change made after the first (a watch broken by a restarting etcd resumes where it
+  // stopped). The default does nothing, as for WatchSettings. StopWatchingNodes ends the watch;
+  // once it returns, `on_update` is not called any more.
+  virtual absl::Status WatchNodes(std::function<void(const RegistryUpdate& update)> on_update) {
+    (void)on_update;
+    return absl::OkStatus();
+  }
+  virtual void StopWatchingNodes() {}
 };
 
 }  // namespace fleetbond::controller

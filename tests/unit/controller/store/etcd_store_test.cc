@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -160,6 +161,131 @@ TEST_F(TwoReplicas, WatchSettings_DeliversTheOtherReplicasChange) {
   EXPECT_THAT(seen, ElementsAre(0u, 1u, 2u));
 }
 
+// RegistryLog collects what a node watch reports.
+class RegistryLog {
+ public:
+  std::function<void(const RegistryUpdate&)> Callback() {
+    return [this](const RegistryUpdate& update) {
+      absl::MutexLock lock(&mu_);
+      updates_.push_back(update);
+    };
+  }
+  std::vector<RegistryUpdate> updates() {
+    absl::MutexLock lock(&mu_);
+    return updates_;
+  }
+  // WaitFor waits up to 15 s for a reported change that `match` accepts.
+  bool WaitFor(const std::function<bool(const NodeChange&)>& match) {
+    return PollUntil(absl::Seconds(15), [&] {
+      absl::MutexLock lock(&mu_);
+      for (const RegistryUpdate& u : updates_) {
+        for (const NodeChange& c : u.changes) {
+          if (match(c)) return true;
+        }
+      }
+      return false;
+    });
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<RegistryUpdate> updates_;
+};
+
+NodeRecord Record(const std::string& id, int64_t last_seen = 1000) {
+  NodeRecord r;
+  r.id = id;
+  r.public_key = std::string(32, 'k');
+  r.endpoints = {"192.0.2.1/9800"};
+  r.labels = {{"site", "berlin"}};
+  r.last_seen_unix_ms = last_seen;
+  return r;
+}
+
+TEST_F(TwoReplicas, WatchNodes_FirstReportIsTheWholeRegistryWithLeases) {
+  ASSERT_THAT(b_->SaveNodes({Record("aaaaaaaaaa"), Record("bbbbbbbbbb")}), IsOk());
+  ASSERT_THAT(b_->LeaseOverlays("10.147.0.0/16", {"aaaaaaaaaa"}), IsOk());
+  RegistryLog log;
+  ASSERT_THAT(a_->WatchNodes(log.Callback()), IsOk());
+  // Reported before WatchNodes returned.
+  std::vector<RegistryUpdate> updates = log.updates();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_TRUE(updates[0].full);
+  ASSERT_EQ(updates[0].changes.size(), 2u);
+  EXPECT_EQ(updates[0].changes[0].id, "aaaaaaaaaa");
+  EXPECT_EQ(updates[0].changes[0].overlay, "10.147.0.1");
+  EXPECT_EQ(updates[0].changes[0].record, Record("aaaaaaaaaa"));
+  EXPECT_EQ(updates[0].changes[1].id, "bbbbbbbbbb");
+  EXPECT_EQ(updates[0].changes[1].overlay, "");
+}
+
+TEST_F(TwoReplicas, WatchNodes_ReportsTheOtherReplicasRecordsWithTheirLeasesAndDeletions) {
+  RegistryLog log;
+  ASSERT_THAT(a_->WatchNodes(log.Callback()), IsOk());
+  ASSERT_EQ(log.updates().size(), 1u);
+  EXPECT_TRUE(log.updates()[0].changes.empty());
+
+  // The record first, its lease after (a flush that came before the lease): reported again with
+  // the address when the lease arrives.
+  ASSERT_THAT(b_->SaveNodes({Record("aaaaaaaaaa")}), IsOk());
+  EXPECT_TRUE(log.WaitFor([](const NodeChange& c) {
+    return c.id == "aaaaaaaaaa" && c.record.has_value() && c.overlay.empty();
+  }));
+  ASSERT_THAT(b_->LeaseOverlays("10.147.0.0/16", {"aaaaaaaaaa"}), IsOk());
+  EXPECT_TRUE(log.WaitFor([](const NodeChange& c) {
+    return c.id == "aaaaaaaaaa" && c.record == Record("aaaaaaaaaa") && c.overlay == "10.147.0.1";
+  }));
+
+  // The lease first (Fleet::Pump leases before it flushes): nothing until the record, which
+  // then comes with the address.
+  ASSERT_THAT(b_->LeaseOverlays("10.147.0.0/16", {"bbbbbbbbbb"}), IsOk());
+  ASSERT_THAT(b_->SaveNodes({Record("bbbbbbbbbb")}), IsOk());
+  EXPECT_TRUE(log.WaitFor([](const NodeChange& c) {
+    return c.id == "bbbbbbbbbb" && c.record.has_value() && c.overlay == "10.147.0.2";
+  }));
+  for (const RegistryUpdate& u : log.updates()) {
+    for (const NodeChange& c : u.changes) {
+      if (c.id == "bbbbbbbbbb") {
+        EXPECT_EQ(c.overlay, "10.147.0.2") << "reported without its lease";
+      }
+    }
+  }
+
+  // A heartbeat flush is reported (the Fleet decides it changes nothing), and so is a deletion.
+  ASSERT_THAT(b_->SaveNodes({Record("aaaaaaaaaa", 5000)}), IsOk());
+  EXPECT_TRUE(log.WaitFor([](const NodeChange& c) {
+    return c.id == "aaaaaaaaaa" && c.record.has_value() && c.record->last_seen_unix_ms == 5000 &&
+           c.overlay == "10.147.0.1";
+  }));
+  ASSERT_THAT(b_->DeleteNode("aaaaaaaaaa"), IsOk());
+  EXPECT_TRUE(log.WaitFor(
+      [](const NodeChange& c) { return c.id == "aaaaaaaaaa" && !c.record.has_value(); }));
+  // Its lease reclaimed after: a node no longer in the registry is not reported again.
+  ASSERT_THAT(b_->ReclaimOverlay("aaaaaaaaaa"), IsOk());
+
+  // Its own writes too; settings and ownership are not registry changes.
+  ASSERT_THAT(a_->SaveNodes({Record("cccccccccc")}), IsOk());
+  ASSERT_THAT(a_->PutSettings("", Policy("x"), 0, ""), IsOk());
+  EXPECT_TRUE(log.WaitFor([](const NodeChange& c) { return c.id == "cccccccccc"; }));
+  a_->StopWatchingNodes();
+  const size_t reports = log.updates().size();
+  ASSERT_THAT(b_->SaveNodes({Record("dddddddddd")}), IsOk());
+  absl::SleepFor(absl::Milliseconds(200));
+  std::vector<RegistryUpdate> updates = log.updates();
+  EXPECT_EQ(updates.size(), reports);
+  for (size_t i = 1; i < updates.size(); ++i) EXPECT_FALSE(updates[i].full);
+  std::optional<NodeChange> last_of_a;
+  for (const RegistryUpdate& u : updates) {
+    for (const NodeChange& c : u.changes) {
+      EXPECT_NE(c.id, "dddddddddd");
+      if (c.id == "aaaaaaaaaa") last_of_a = c;
+    }
+  }
+  ASSERT_TRUE(last_of_a.has_value());
+  EXPECT_FALSE(last_of_a->record.has_value())
+      << "the reclaimed lease was reported as a change of a deleted node";
+}
+
 TEST_F(TwoReplicas, OverlayLeases_RacingReplicasNeverShareAnAddress) {
   std::vector<std::string> ids_a;
   std::vector<std::string> ids_b;
@@ -258,6 +384,32 @@ TEST(EtcdStoreRestart, KilledAndRestartedEtcd_StoreAndWatchRecoverOnTheirOwn) {
       << "the watch saw version " << seen.load();
   EXPECT_THAT(watcher.LoadSettings(),
               IsOkAndHolds(::testing::Field(&SettingsDocuments::version, 2u)));
+}
+
+TEST(EtcdStoreRestart, KilledAndRestartedEtcd_NodeWatchResumesWithoutLosingAChange) {
+  EtcdServer etcd;
+  if (absl::Status started = etcd.Start(); !started.ok()) GTEST_SKIP() << started.message();
+  std::unique_ptr<EtcdClient> writer_client = ClientFor(etcd.endpoint(), absl::Seconds(15));
+  std::unique_ptr<EtcdClient> watcher_client = ClientFor(etcd.endpoint(), absl::Seconds(15));
+  EtcdStore writer(*writer_client);
+  EtcdStore watcher(*watcher_client);
+  RegistryLog log;
+  ASSERT_THAT(watcher.WatchNodes(log.Callback()), IsOk());
+  ASSERT_THAT(writer.SaveNodes({Record("aaaaaaaaaa")}), IsOk());
+  ASSERT_TRUE(log.WaitFor([](const NodeChange& c) { return c.id == "aaaaaaaaaa"; }));
+
+  etcd.KillHard();
+  ASSERT_THAT(etcd.Restart(), IsOk());
+  // Written as soon as etcd is back, likely before the watch reconnected: it must still come.
+  ASSERT_THAT(writer.LeaseOverlays("10.147.0.0/16", {"aaaaaaaaaa"}), IsOk());
+  ASSERT_THAT(writer.SaveNodes({Record("bbbbbbbbbb")}), IsOk());
+  ASSERT_THAT(writer.DeleteNode("bbbbbbbbbb"), IsOk());
+  EXPECT_TRUE(log.WaitFor(
+      [](const NodeChange& c) { return c.id == "aaaaaaaaaa" && c.overlay == "10.147.0.1"; }));
+  EXPECT_TRUE(log.WaitFor(
+      [](const NodeChange& c) { return c.id == "bbbbbbbbbb" && c.record.has_value(); }));
+  EXPECT_TRUE(log.WaitFor(
+      [](const NodeChange& c) { return c.id == "bbbbbbbbbb" && !c.record.has_value(); }));
 }
 
 }  // namespace
