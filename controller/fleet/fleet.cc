@@ -1,6 +1,7 @@
 #include "controller/fleet/fleet.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/cord.h"
@@ -108,6 +109,11 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, Clock& clock,
   Fleet* self = fleet.get();
   FB_RETURN_IF_ERROR(
       store.WatchSettings([self](uint64_t version) { self->OnStoredSettings(version); }));
+  // So do nodes registered through it, with their overlay addresses: the directory is the same
+  // on every replica. The watch's first report (the whole registry, read after Load) covers what
+  // changed between Load and the watch's start.
+  FB_RETURN_IF_ERROR(
+      store.WatchNodes([self](const RegistryUpdate& update) { self->OnStoredNodes(update); }));
   return fleet;
 }
 
@@ -116,6 +122,7 @@ Fleet::Fleet(Store& store, Clock& clock, FleetOptions options)
 
 Fleet::~Fleet() {
   store_.StopWatchingSettings();
+  store_.StopWatchingNodes();
   Stop();
 }
 
@@ -171,6 +178,7 @@ absl::StatusOr<uint64_t> Fleet::Connect(const v1::Hello& hello, std::shared_ptr<
       slot = std::make_unique<NodeState>();
       slot->record.id = hello.node_id();
       slot->record.first_seen_unix_ms = absl::ToUnixMillis(now);
+      tombstones_.erase(hello.node_id());  // expired, and back
     }
     NodeState& node = *slot;
     if (node.connected()) {
@@ -416,6 +424,20 @@ void Fleet::DirectoryChanged(const std::string& id, absl::Time now) {
   }
   if (!first_change_) first_change_ = now;
   last_change_ = now;
+}
+
+void Fleet::RemoveNode(const std::string& id, absl::Time now) {
+  auto it = nodes_.find(id);
+  if (it == nodes_.end() || it->second->connected()) return;
+  const bool listed = !it->second->overlay.empty();
+  if (it->second->changed != 0) changes_.erase(it->second->changed);
+  nodes_.erase(it);
+  dirty_.erase(id);
+  waiting_.erase(id);
+  unsaved_.erase(id);
+  if (!listed) return;  // in nobody's directory
+  tombstones_[id] = ++dir_revision_;
+  MarkAllDirty(now);
 }
 
 void Fleet::MarkAllDirty(absl::Time now) {
@@ -733,6 +755,68 @@ void Fleet::OnStoredSettings(uint64_t version) {
     if (observer_) observer_->OnSettingsVersion(settings_.version);
   }
   Wake();
+}
+
+void Fleet::OnStoredNodes(const RegistryUpdate& update) {
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_.Now();
+    const uint64_t revision = dir_revision_;
+    for (const NodeChange& change : update.changes) ApplyStoredNode(change, now);
+    if (update.full) {
+      // Not in the registry any more (deleted while the watch was reading it again).
+      std::set<std::string> stored;
+      for (const NodeChange& change : update.changes) stored.insert(change.id);
+      std::vector<std::string> gone;
+      for (const auto& [id, node] : nodes_) {
+        if (!stored.contains(id) && !node->connected() && !unsaved_.contains(id)) {
+          gone.push_back(id);
+        }
+      }
+      for (const std::string& id : gone) RemoveNode(id, now);
+    }
+    if (dir_revision_ == revision) return;  // nothing the directory shows changed
+  }
+  Wake();
+}
+
+void Fleet::ApplyStoredNode(const NodeChange& change, absl::Time now) {
+  auto it = nodes_.find(change.id);
+  // This Fleet's copy is newer: the node's session (its hello) is here, or a write of it is
+  // still to be flushed (and will replace what is stored).
+  if (it != nodes_.end() && (it->second->connected() || unsaved_.contains(change.id))) return;
+  if (!change.record.has_value()) {
+    if (it != nodes_.end()) RemoveNode(change.id, now);
+    return;
+  }
+  if (it == nodes_.end()) {
+    auto node = std::make_unique<NodeState>();
+    node->record = *change.record;
+    node->record.id = change.id;
+    node->overlay = change.overlay;
+    nodes_[change.id] = std::move(node);
+    tombstones_.erase(change.id);
+    DirectoryChanged(change.id, now);
+    return;
+  }
+  NodeState& node = *it->second;
+  const bool visible = node.record.public_key != change.record->public_key ||
+                       node.record.endpoints != change.record->endpoints ||
+                       node.overlay != change.overlay;
+  const bool unlisted = !node.overlay.empty() && change.overlay.empty();
+  node.record = *change.record;
+  node.record.id = change.id;
+  node.overlay = change.overlay;
+  if (unlisted) {
+    // Its lease was reclaimed: it leaves the directories, as a removed node does.
+    if (node.changed != 0) changes_.erase(node.changed);
+    node.changed = 0;
+    tombstones_[change.id] = ++dir_revision_;
+    MarkAllDirty(now);  // it is not connected here: these are the nodes that listed it
+  } else if (visible) {
+    tombstones_.erase(change.id);
+    DirectoryChanged(change.id, now);
+  }
 }
 
 std::vector<settings::Issue> Fleet::Validate(const std::string& scope,

@@ -162,6 +162,14 @@ class Fleet {
   // when that is newer than what this Fleet holds (stored through another controller replica),
   // it reloads them and pushes to its nodes as after a change of its own.
   void OnStoredSettings(uint64_t version);
+  // OnStoredNodes: the store reports (Store::WatchNodes) registry changes, most of them made
+  // through other controller replicas. A node whose session this Fleet holds, or whose record it
+  // has yet to flush, is left as it is (this Fleet's copy is the newer; the report is mostly an
+  // echo of its own write). Every other node takes the stored record and overlay address, and its
+  // peers get a push only when what the directory shows of it (key, endpoints, overlay address)
+  // changed: a flush that moves only its last-seen time changes nothing. A deleted node (expired
+  // by the leader) is dropped and leaves the directories of this Fleet's nodes.
+  void OnStoredNodes(const RegistryUpdate& update);
   // Validate judges `document` as if it replaced `scope`, storing nothing.
   std::vector<settings::Issue> Validate(const std::string& scope, const v1::Settings& document);
 
@@ -209,6 +217,11 @@ class Fleet {
                                       std::vector<settings::Issue>* issues);
   void MarkAllDirty(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DirectoryChanged(const std::string& id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ApplyStoredNode applies one change of OnStoredNodes; `now` as DirectoryChanged.
+  void ApplyStoredNode(const NodeChange& change, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RemoveNode forgets a node that has no session here; if it was in the directory, it leaves a
+  // tombstone, so the nodes holding it get it in removed_peers.
+  void RemoveNode(const std::string& id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PushIfNeeded(NodeState& node, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<uint64_t> NextVersion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::PeerEntry EntryFor(const NodeState& node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -248,7 +261,8 @@ class Fleet {
   uint64_t version_limit_ ABSL_GUARDED_BY(mu_) = 0;
 
   // The peer directory's change log: every registry change that others see bumps dir_revision_;
-  // a node's entry remembers the revision of its last change, removals leave a tombstone.
+  // a node's entry remembers the revision of its last change, removals leave a tombstone (until
+  // the node comes back).
   uint64_t dir_revision_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<std::string, uint64_t> tombstones_ ABSL_GUARDED_BY(mu_);
 

@@ -1,6 +1,8 @@
 // Fleet and Store::WatchSettings: settings stored through another controller replica (written
 // to the shared store behind this Fleet's back, then reported by the store's watch) reach this
-// Fleet's nodes, and an edit made on stale settings catches up instead of failing.
+// Fleet's nodes, and an edit made on stale settings catches up instead of failing. And
+// Store::WatchNodes, played by the test: which registry reports change the directory
+// (fleet_replicas_test.cc runs the same against etcd).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -61,18 +63,30 @@ class WatchedStore : public Store {
     on_change_ = nullptr;
     ++stops_;
   }
+  absl::Status WatchNodes(std::function<void(const RegistryUpdate&)> on_update) override {
+    on_update_ = std::move(on_update);
+    return absl::OkStatus();
+  }
+  void StopWatchingNodes() override { on_update_ = nullptr; }
 
   // Fire reports `version` as the store's watch would.
   void Fire(uint64_t version) {
     ASSERT_TRUE(on_change_ != nullptr) << "nobody watches";
     on_change_(version);
   }
+  // FireNodes reports registry changes as the store's node watch would.
+  void FireNodes(const RegistryUpdate& update) {
+    ASSERT_TRUE(on_update_ != nullptr) << "nobody watches the registry";
+    on_update_(update);
+  }
   bool watched() const { return on_change_ != nullptr; }
+  bool nodes_watched() const { return on_update_ != nullptr; }
   int stops() const { return stops_; }
 
  private:
   Store& shared_;
   std::function<void(uint64_t)> on_change_;
+  std::function<void(const RegistryUpdate&)> on_update_;
   int stops_ = 0;
 };
 
@@ -108,7 +122,7 @@ class FleetWatchTest : public ::testing::Test {
   }
 
   // ConnectNode connects a node and acks its first push.
-  std::shared_ptr<Sink> ConnectNode() {
+  std::shared_ptr<Sink> ConnectNode(std::string* id = nullptr, uint64_t* session_out = nullptr) {
     absl::StatusOr<Identity> identity = Identity::Generate();
     EXPECT_TRUE(identity.ok());
     v1::Hello hello;
@@ -119,6 +133,8 @@ class FleetWatchTest : public ::testing::Test {
     auto sink = std::make_shared<Sink>();
     absl::StatusOr<uint64_t> session = fleet_->Connect(hello, sink);
     EXPECT_THAT(session.status(), IsOk());
+    if (id != nullptr) *id = hello.node_id();
+    if (session_out != nullptr) *session_out = session.value_or(0);
     fleet_->Pump();
     std::vector<v1::ConfigPush> pushes = sink->TakePushes();
     EXPECT_THAT(pushes, SizeIs(1));
@@ -182,9 +198,137 @@ TEST_F(FleetWatchTest, EditWithoutExpectedVersion_CatchesUpWithAnotherReplicasWr
   EXPECT_EQ(settings.scopes.at("site=berlin").default_bonding_policy(), "balance-xor");
 }
 
+// Remote is a node of another replica as the registry watch reports it.
+NodeChange Remote(const std::string& id, const std::string& overlay,
+                  const std::string& endpoint = "192.0.2.5/9800", int64_t last_seen = 1000) {
+  NodeRecord record;
+  record.id = id;
+  record.public_key = std::string(32, 'r');
+  record.endpoints = {endpoint};
+  record.last_seen_unix_ms = last_seen;
+  return NodeChange{id, record, overlay};
+}
+
+RegistryUpdate Changes(std::vector<NodeChange> changes, bool full = false) {
+  RegistryUpdate update;
+  update.full = full;
+  update.changes = std::move(changes);
+  return update;
+}
+
+// Acks the one push the node got and returns it.
+v1::ConfigPush AckOne(Fleet& fleet, Sink& sink, const std::string& id, uint64_t session) {
+  std::vector<v1::ConfigPush> pushes = sink.TakePushes();
+  EXPECT_THAT(pushes, SizeIs(1));
+  if (pushes.empty()) return v1::ConfigPush();
+  v1::NodeMessage ack;
+  ack.mutable_ack()->set_version(pushes[0].version());
+  EXPECT_THAT(fleet.OnMessage(id, session, ack), IsOk());
+  return pushes[0];
+}
+
+TEST_F(FleetWatchTest, RegistryReports_ChangeTheDirectoryOnlyWhenWhatItShowsChanges) {
+  ASSERT_TRUE(store_.nodes_watched());
+  std::string id;
+  uint64_t session = 0;
+  std::shared_ptr<Sink> node = ConnectNode(&id, &session);
+
+  // A node of another replica with its lease: pushed, after the debounce.
+  store_.FireNodes(Changes({Remote("aaaaaaaaaa", "10.147.9.9")}));
+  fleet_->Pump();
+  EXPECT_THAT(node->TakePushes(), IsEmpty());
+  clock_.Advance(absl::Milliseconds(250));
+  fleet_->Pump();
+  v1::ConfigPush push = AckOne(*fleet_, *node, id, session);
+  EXPECT_EQ(push.peers_mode(), v1::ConfigPush::PEERS_DELTA);
+  ASSERT_THAT(push.peers(), SizeIs(1));
+  EXPECT_EQ(push.peers(0).overlay_address(), "10.147.9.9");
+
+  // Its heartbeat flush (last seen, acked version): nothing. Its new endpoint: pushed.
+  NodeChange heartbeat = Remote("aaaaaaaaaa", "10.147.9.9", "192.0.2.5/9800", 99'000);
+  heartbeat.record->acked_version = 17;
+  store_.FireNodes(Changes({heartbeat}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_THAT(node->TakePushes(), IsEmpty());
+  EXPECT_EQ(fleet_->Node("aaaaaaaaaa")->record.last_seen_unix_ms, 99'000);
+  store_.FireNodes(Changes({Remote("aaaaaaaaaa", "10.147.9.9", "192.0.2.6/9800")}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  push = AckOne(*fleet_, *node, id, session);
+  ASSERT_THAT(push.peers(), SizeIs(1));
+  EXPECT_THAT(push.peers(0).endpoints(), ::testing::ElementsAre("192.0.2.6/9800"));
+
+  // A node without a lease is in nobody's directory: nothing to push.
+  store_.FireNodes(Changes({Remote("bbbbbbbbbb", "")}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_THAT(node->TakePushes(), IsEmpty());
+
+  // Its lease reclaimed: it leaves the directory. Then deleted: nothing more to say.
+  store_.FireNodes(Changes({Remote("aaaaaaaaaa", "", "192.0.2.6/9800")}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  push = AckOne(*fleet_, *node, id, session);
+  EXPECT_THAT(push.removed_peers(), ::testing::ElementsAre("aaaaaaaaaa"));
+  EXPECT_THAT(push.peers(), IsEmpty());
+  store_.FireNodes(Changes({NodeChange{"aaaaaaaaaa", std::nullopt, ""}}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_THAT(node->TakePushes(), IsEmpty());
+  EXPECT_FALSE(fleet_->Node("aaaaaaaaaa").ok());
+}
+
+TEST_F(FleetWatchTest, RegistryReports_OfANodeConnectedHere_AreIgnored) {
+  std::string id;
+  uint64_t session = 0;
+  std::shared_ptr<Sink> node = ConnectNode(&id, &session);
+  std::shared_ptr<Sink> other = ConnectNode();
+  ASSERT_THAT(fleet_->Node(id), IsOk());
+  const NodeRecord mine = fleet_->Node(id)->record;
+  const std::string overlay = fleet_->Node(id)->overlay;
+
+  // An older copy of its record (another replica's, or the echo of an old flush), and its
+  // deletion: its session here is what counts.
+  store_.FireNodes(Changes({Remote(id, "10.147.9.9", "192.0.2.77/9800")}));
+  store_.FireNodes(Changes({NodeChange{id, std::nullopt, ""}}));
+  store_.FireNodes(Changes({}, /*full=*/true));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_THAT(other->TakePushes(), IsEmpty());
+  absl::StatusOr<NodeSnapshot> now = fleet_->Node(id);
+  ASSERT_THAT(now, IsOk());
+  EXPECT_EQ(now->record.endpoints, mine.endpoints);
+  EXPECT_EQ(now->overlay, overlay);
+  EXPECT_TRUE(now->connected);
+}
+
+TEST_F(FleetWatchTest, FullRegistryReport_DropsNodesNoLongerStored) {
+  std::string id;
+  uint64_t session = 0;
+  std::shared_ptr<Sink> node = ConnectNode(&id, &session);
+  store_.FireNodes(
+      Changes({Remote("aaaaaaaaaa", "10.147.9.9"), Remote("bbbbbbbbbb", "10.147.9.8")}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  ASSERT_THAT(AckOne(*fleet_, *node, id, session).peers(), SizeIs(2));
+
+  // Read again after a compaction: b was deleted meanwhile; this node (connected, not flushed
+  // yet) is not in the registry either, and stays.
+  store_.FireNodes(Changes({Remote("aaaaaaaaaa", "10.147.9.9")}, /*full=*/true));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  v1::ConfigPush push = AckOne(*fleet_, *node, id, session);
+  EXPECT_THAT(push.removed_peers(), ::testing::ElementsAre("bbbbbbbbbb"));
+  EXPECT_THAT(push.peers(), IsEmpty());
+  EXPECT_THAT(fleet_->Node(id), IsOk());
+  EXPECT_THAT(fleet_->Node("aaaaaaaaaa"), IsOk());
+}
+
 TEST_F(FleetWatchTest, DestroyingTheFleet_StopsTheWatch) {
   fleet_.reset();
   EXPECT_FALSE(store_.watched());
+  EXPECT_FALSE(store_.nodes_watched());
   EXPECT_GE(store_.stops(), 1);
 }
 
