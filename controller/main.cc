@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,7 +84,8 @@ ABSL_FLAG(std::string, replica_owners, "",
           "forwarded there (docs/controller.md, \"Replicas\"). Needs a replica certificate.");
 ABSL_FLAG(std::string, drain_redirect, "",
           "HOST:PORT of other replicas (comma-separated) that the nodes are sent to when this "
-          "replica drains (Replica.Drain, SIGTERM). Empty: no redirect hint; nodes move on "
+          "replica drains (Replica.Drain, SIGTERM). Empty: with --store etcd://, the other live "
+          "replicas' --advertise addresses; otherwise no redirect hint, and nodes move on "
           "through their own lists of controllers.");
 ABSL_FLAG(bool, insecure, false,
           "Plaintext gRPC and no caller checks: for local demos only; anyone who can reach "
@@ -378,8 +381,28 @@ int Serve() {
   replica_auth.op = [authenticator](const grpc::ServerContextBase& ctx) {
     return authenticator->RequireOperator(ctx);
   };
+  // With etcd and no --drain-redirect, a draining replica sends its nodes to the other live
+  // replicas (their registrations, which die with their leases).
+  std::function<std::vector<std::string>()> live_replicas;
+  if (etcd != nullptr) {
+    live_replicas = [&etcd, self = replica_name]() {
+      std::vector<std::string> addresses;
+      absl::StatusOr<std::map<std::string, std::string>> replicas = etcd->ownership().Replicas();
+      if (!replicas.ok()) {
+        std::cerr << "fleetbond-controller: cannot list the other replicas for the drain: "
+                  << replicas.status().message() << "\n";
+        return addresses;
+      }
+      for (const auto& [id, address] : *replicas) {
+        if (id != self && !address.empty()) addresses.push_back(address);
+      }
+      return addresses;
+    };
+  }
   fleetbond::controller::ReplicaService replica(
-      **fleet, {.self = replica_name, .drain_redirects = drain_redirects}, replica_auth);
+      **fleet,
+      {.self = replica_name, .drain_redirects = drain_redirects, .live_replicas = live_replicas},
+      replica_auth);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -419,7 +442,9 @@ int Serve() {
   sigaddset(&signals, SIGINT);
   int signal = 0;
   sigwait(&signals, &signal);
-  // Draining first: the nodes are told where to go (--drain-redirect) instead of finding out.
+  // Draining first: the nodes are told where to go (--drain-redirect, or on etcd the other live
+  // replicas) instead of finding out.
+  if (drain_redirects.empty() && live_replicas) drain_redirects = live_replicas();
   const size_t drained = (*fleet)->Drain(drain_redirects);
   std::cerr << "fleetbond-controller: " << strsignal(signal) << ", draining " << drained
             << " node session(s)"

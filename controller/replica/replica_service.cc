@@ -44,6 +44,7 @@ grpc::Status ReplicaService::Drain(grpc::ServerContext* context, const v1::Drain
   }
   std::vector<std::string> redirects(request->redirect().begin(), request->redirect().end());
   if (redirects.empty()) redirects = options_.drain_redirects;
+  if (redirects.empty() && options_.live_replicas) redirects = options_.live_replicas();
   const size_t ended = fleet_.Drain(redirects);
   std::cerr << "fleetbond-controller: draining on request: " << ended << " node session(s) ended"
             << (redirects.empty() ? std::string(" without a redirect")

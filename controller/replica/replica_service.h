@@ -37,6 +37,9 @@ struct ReplicaAuth {
 struct ReplicaServiceOptions {
   std::string self;                          // this replica's name, for messages
   std::vector<std::string> drain_redirects;  // Drain's redirects when the request names none
+  // When neither the request nor drain_redirects names any: the other live replicas' addresses
+  // (on etcd, from their registrations); none when unset or when it fails.
+  std::function<std::vector<std::string>()> live_replicas;
 };
 
 class ReplicaService : public v1::Replica::Service {

@@ -209,8 +209,15 @@ class ReplicaProcess {
     sessions_ = std::make_unique<SessionService>(*fleet_, auth);
     operators_ = std::make_unique<FleetService>(*fleet_, auth);
     operators_->SetForwarder(forwarder_.get());
-    replica_ = std::make_unique<ReplicaService>(*fleet_, ReplicaServiceOptions{.self = name},
-                                                replica_auth);
+    replica_ = std::make_unique<ReplicaService>(
+        *fleet_,
+        ReplicaServiceOptions{.self = name,
+                              .live_replicas =
+                                  [this] {
+                                    absl::MutexLock lock(&live_mu_);
+                                    return live_;
+                                  }},
+        replica_auth);
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", *creds, &port_);
     builder.RegisterService(sessions_.get());
@@ -230,8 +237,15 @@ class ReplicaProcess {
 
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
   Fleet& fleet() { return *fleet_; }
+  // What the store would list as the other live replicas (etcd registrations).
+  void SetLiveReplicas(std::vector<std::string> live) {
+    absl::MutexLock lock(&live_mu_);
+    live_ = std::move(live);
+  }
 
  private:
+  absl::Mutex live_mu_;
+  std::vector<std::string> live_ ABSL_GUARDED_BY(live_mu_);
   MemoryStore store_;
   std::unique_ptr<Fleet> fleet_;
   std::shared_ptr<tls::CallerAuthenticator> auth_;
@@ -473,6 +487,23 @@ TEST_F(TwoReplicasTest, ADrainingReplicaSendsItsNodeToAnotherAndRefusesNewOnes) 
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
   ASSERT_NE(again.trailers().find("fleetbond-redirect"), again.trailers().end());
   EXPECT_FALSE(a_->fleet().HasSession(node_id_));
+}
+
+TEST_F(TwoReplicasTest, ADrainNamingNoRedirectSendsTheNodeToTheLiveReplicas) {
+  a_->SetLiveReplicas({b_->address()});
+  FakeNodeSession session(Dial(*a_, Node()), *node_);
+  ASSERT_TRUE(Eventually([&] { return a_->fleet().HasSession(node_id_); }));
+  v1::DrainResponse drained;
+  grpc::Status s = DrainAs(*a_, Operator(), {}, &drained);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(drained.sessions_ended(), 1u);
+  ASSERT_EQ(drained.redirect_size(), 1);
+  EXPECT_EQ(drained.redirect(0), b_->address());
+  grpc::Status end = session.End();
+  EXPECT_EQ(end.error_code(), grpc::StatusCode::UNAVAILABLE);
+  auto it = session.trailers().find("fleetbond-redirect");
+  ASSERT_NE(it, session.trailers().end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()), b_->address());
 }
 
 }  // namespace
