@@ -1,10 +1,11 @@
 // fuzz_corpus_generator OUT_DIR
 //
 // Writes the seed corpora of the fuzz targets that take binary input into OUT_DIR/<target>/:
-// datagrams sealed under the fixed fuzz identities (fuzz_identities.h), serialized session
-// messages, and inner IP packets. tests/fuzz/make_corpus.sh runs it and adds the text seeds
-// (the repository's example local.conf files). The output is deterministic: running it again
-// rewrites the same files.
+// datagrams sealed under the fixed fuzz identities (fuzz_identities.h), handshake initiations and
+// scripted handshakes, serialized session messages, and inner IP packets. tests/fuzz/make_corpus.sh
+// runs it and adds the text seeds (the repository's example local.conf files). The output is
+// deterministic, running it again rewrites the same files, except for the handshake initiations
+// (fresh ephemeral keys every time): an existing handshake/raw_initiations is kept.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "fleetbond/v1/session.pb.h"
+#include "node/transport/handshake.h"
 #include "node/transport/packet_codec.h"
 #include "node/transport/peer_keys.h"
 #include "node/transport/wire_format.h"
@@ -69,6 +71,11 @@ class Writer {
     ++written_;
   }
   void Write(const std::string& target, const std::string& name, const Bytes& b) {
+    Write(target, name, b.data());
+  }
+  // WriteOnce keeps an existing file: for seeds that differ on every run (fresh ephemeral keys).
+  void WriteOnce(const std::string& target, const std::string& name, const Bytes& b) {
+    if (fs::exists(root_ / target / name)) return;
     Write(target, name, b.data());
   }
   void Write(const std::string& target, const std::string& name, const std::string& s) {
@@ -538,6 +545,132 @@ void LocalConf(Writer& w) {
 })"));
 }
 
+// --- handshake ---
+
+void Handshake(Writer& w) {
+  // Mode 0, messages: an exchange left as made (and the initiation also judged under another
+  // static key, the response under another timestamp), then one with bytes changed.
+  w.Write("handshake", "messages_ok",
+          Bytes()
+              .Byte(0)
+              .Byte(0)
+              .Byte(1)
+              .U64(1'700'000'000'000'000'000)
+              .Byte(0)
+              .Byte(1)
+              .Byte(0)
+              .Byte(1));
+  w.Write("handshake", "messages_changed",
+          Bytes()
+              .Byte(0)
+              .Byte(1)
+              .Byte(3)
+              .U64(42)
+              .Byte(0)
+              .Byte(0)
+              .Byte(2)
+              .Byte(60)
+              .Byte(1)
+              .Byte(23)
+              .Byte(0x80));
+  w.Write("handshake", "messages_truncated",
+          Bytes().Byte(0).Byte(0).Byte(5).U64(7).Byte(4).Byte(67));
+
+  // Mode 1, sessions. Ops: 0 clock step + both tick, 1 deliver (k, how[, changes]), 2 seal data,
+  // 3 raw datagram, 4 restart, 5 tick, 6 deliver the newest, 7 short step + deliver all; bit 3
+  // of the op picks the side.
+  const std::string inner(
+      "\x45\x00\x00\x1c\x00\x01\x00\x00\x40\x11\x00\x00\x0a\x93\x00\x01"
+      "\x0a\x93\x00\x02\x13\x88\x13\x89\x00\x08\x00\x00",
+      28);
+  Bytes one_way;
+  one_way.Byte(1).Byte(0).Byte(0);
+  one_way.Byte(5).Byte(6).Byte(6);                    // A initiates, B answers, A takes it
+  one_way.Byte(2).Blob(inner).Byte(6);                // A -> B data
+  one_way.Byte(2 | 8).Blob(inner).Byte(6);            // B -> A data
+  one_way.Byte(0).U16(0x8000 | 125).Byte(7).Byte(0);  // rekey after 120 s
+  one_way.Byte(7).Byte(0).Byte(2).Blob(inner).Byte(2 | 8).Blob(inner).Byte(7).Byte(0);
+  w.Write("handshake", "sessions_one_way", one_way);
+
+  Bytes simultaneous;
+  simultaneous.Byte(1).Byte(1).Byte(1);         // A and C, 5 s rekeys
+  simultaneous.Byte(0).U16(0).Byte(7).Byte(0);  // both initiate at once
+  simultaneous.Byte(2).Blob(inner).Byte(2 | 8).Blob(inner).Byte(7).Byte(0);
+  simultaneous.Byte(0).U16(1000).Byte(7).Byte(0).Byte(0).U16(0x8000 | 6).Byte(7).Byte(60);
+  simultaneous.Byte(2).Blob(inner).Byte(7).Byte(0);
+  w.Write("handshake", "sessions_simultaneous", simultaneous);
+
+  Bytes restart;
+  restart.Byte(1).Byte(0).Byte(0);
+  restart.Byte(5).Byte(6).Byte(6).Byte(2).Blob(inner);
+  restart.Byte(4 | 8);  // B restarts: A's packet is stale
+  restart.Byte(6).Byte(5 | 8).Byte(6).Byte(6).Byte(2).Blob(inner).Byte(6);
+  restart.Byte(4).Byte(0).U16(2000).Byte(7).Byte(0).Byte(7).Byte(0);
+  w.Write("handshake", "sessions_restart", restart);
+
+  Bytes tamper;
+  tamper.Byte(1).Byte(0).Byte(0);
+  tamper.Byte(5).Byte(1).Byte(0).Byte(1 | 2).Byte(1).Byte(30).Byte(4);  // changed copy, kept
+  tamper.Byte(1).Byte(0).Byte(1).Byte(1).Byte(0);   // the original, kept: a duplicate
+  tamper.Byte(1).Byte(0).Byte(2).Byte(4).Byte(40);  // truncated
+  tamper.Byte(1).Byte(0).Byte(0);                   // again: replayed
+  tamper.Byte(6).Byte(2 | 8).Blob(inner).Byte(1).Byte(0).Byte(2 | 1).Byte(1).Byte(50).Byte(1);
+  tamper.Byte(6).Byte(3).Blob(std::string(68, '\0'));
+  w.Write("handshake", "sessions_tamper", tamper);
+
+  Bytes volume;
+  volume.Byte(1).Byte(0).Byte(2 | (1 << 2));  // rekey after 2 packets, stop at 4
+  volume.Byte(5).Byte(6).Byte(6);
+  for (int i = 0; i < 5; ++i) volume.Byte(2).Blob(inner).Byte(6).Byte(0).U16(10);
+  volume.Byte(7).Byte(0).Byte(7).Byte(0).Byte(2).Blob(inner).Byte(6);
+  w.Write("handshake", "sessions_volume", volume);
+
+  // Initiations that cross with a round trip over retry_interval: the lower id's own is 1 s old
+  // when the higher id's arrives, so both answer, both responses are unexpected, and each side
+  // seals under an epoch the other lacks (unknown_key_epoch both ways) until the rekey at 130 s.
+  Bytes crossing;
+  crossing.Byte(1).Byte(1).Byte(0);
+  crossing.Byte(5 | 8).Byte(0 | 8).U16(1000).Byte(5).Byte(6).Byte(1).Byte(0).Byte(0).Byte(7).Byte(
+      0);
+  auto seal_both = [&](Bytes& b) { b.Byte(2).Blob(inner).Byte(6).Byte(2 | 8).Blob(inner).Byte(6); };
+  seal_both(crossing);
+  crossing.Byte(0).U16(0x8000 | 100).Byte(7).Byte(0);
+  seal_both(crossing);
+  crossing.Byte(0).U16(0x8000 | 31).Byte(7).Byte(0).Byte(7).Byte(0);
+  seal_both(crossing);
+  w.Write("handshake", "sessions_crossing", crossing);
+
+  // Mode 2, raw: initiations sealed from A to B (fresh ephemeral keys each time this runs, so
+  // existing files are kept), one replayed, a newer one, then garbage of each size.
+  const SharedSecret ss = *IdentityA().ComputeSharedSecret(IdentityB().public_key());
+  auto initiation = [&](transport::KeyEpoch epoch, uint64_t timestamp) {
+    auto i =
+        transport::CreateInitiation(IdentityA(), IdentityB().public_key(), ss, epoch, timestamp);
+    return std::vector<uint8_t>(i->message.begin(), i->message.end());
+  };
+  std::vector<uint8_t> i1 = initiation(1, 1'700'000'000'000'000'000);
+  std::vector<uint8_t> i2 = initiation(3, 1'700'000'001'000'000'000);
+  std::vector<uint8_t> response = i1;
+  response[transport::kTypeOffset] = static_cast<uint8_t>(MessageType::kHandshakeResponse);
+  w.WriteOnce("handshake", "raw_initiations",
+              Bytes()
+                  .Byte(2)
+                  .Byte(0)
+                  .Byte(2)
+                  .Blob(i1)
+                  .Byte(2)
+                  .Blob(i1)
+                  .Byte(0)
+                  .U16(100)
+                  .Byte(1)
+                  .Byte(2)
+                  .Blob(i2)
+                  .Byte(3)
+                  .Blob(response)
+                  .Byte(2)
+                  .Blob(std::vector<uint8_t>(i1.begin(), i1.begin() + 40)));
+}
+
 }  // namespace
 }  // namespace fleetbond::fuzz
 
@@ -552,6 +685,7 @@ int main(int argc, char** argv) {
   fleetbond::fuzz::NodeMessage(w);
   fleetbond::fuzz::FlowClassifier(w);
   fleetbond::fuzz::LocalConf(w);
+  fleetbond::fuzz::Handshake(w);
   std::printf("fuzz_corpus_generator: %d files in %s\n", w.written(), argv[1]);
   return 0;
 }

@@ -24,7 +24,7 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=(packet_open local_conf config_push node_message flow_classifier)
+  targets=(packet_open local_conf config_push node_message flow_classifier handshake)
 fi
 jobs=${FUZZ_JOBS:-$(nproc)}
 ((jobs > 2)) && jobs=2
