@@ -20,6 +20,9 @@ namespace {
 
 constexpr uint64_t kVersionBlock = 1024;
 constexpr absl::Duration kPushTimeout = absl::Seconds(30);
+// After the store failed to lease overlay addresses (etcd unreachable, a full disk), the connect
+// queue waits this long before it tries again.
+constexpr absl::Duration kLeaseRetry = absl::Seconds(1);
 
 // DeterministicBytes serializes `m` with map entries in key order, so equal messages give equal
 // bytes.
@@ -567,7 +570,9 @@ absl::Time Fleet::Pump() {
         std::min<double>(options_.connect_burst,
                          tokens_ + absl::ToDoubleSeconds(now - tokens_at_) * options_.connect_rate);
     tokens_at_ = now;
-    const size_t n = std::min<size_t>(connect_queue_.size(), static_cast<size_t>(tokens_));
+    const size_t n = now < lease_retry_at_
+                         ? 0
+                         : std::min<size_t>(connect_queue_.size(), static_cast<size_t>(tokens_));
     if (n > 0) {
       std::vector<std::string> batch(connect_queue_.begin(), connect_queue_.begin() + n);
       connect_queue_.erase(connect_queue_.begin(), connect_queue_.begin() + n);
@@ -576,6 +581,7 @@ absl::Time Fleet::Pump() {
       for (const std::string& id : batch) {
         if (nodes_.at(id)->overlay.empty()) need_lease.push_back(id);
       }
+      std::set<std::string> no_lease;
       if (!need_lease.empty()) {
         absl::StatusOr<std::map<std::string, std::string>> leases =
             store_.LeaseOverlays(options_.overlay_prefix, need_lease);
@@ -585,20 +591,30 @@ absl::Time Fleet::Pump() {
             DirectoryChanged(id, now);
           }
         } else {
+          // The connected ones stay queued and are tried again: without an address a node gets
+          // no push at all, and it would wait for one until it reconnects.
           for (const std::string& id : need_lease) {
             Emit(v1::FleetEvent::KIND_NACKED, id,
                  absl::StrCat("no overlay address: ", leases.status().message()));
+            if (nodes_.at(id)->connected()) {
+              no_lease.insert(id);
+              connect_queue_.push_back(id);
+            }
           }
+          lease_retry_at_ = now + kLeaseRetry;
         }
       }
       for (const std::string& id : batch) {
+        if (no_lease.contains(id)) continue;  // still queued
         NodeState& node = *nodes_.at(id);
         node.queued = false;
         PushIfNeeded(node, now);
       }
     }
     if (!connect_queue_.empty()) {
-      next = std::min(next, now + absl::Seconds(1.0 / std::max(1.0, options_.connect_rate)));
+      next =
+          std::min(next, std::max(lease_retry_at_,
+                                  now + absl::Seconds(1.0 / std::max(1.0, options_.connect_rate))));
     }
 
     // Debounced pushes.

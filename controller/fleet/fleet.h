@@ -272,6 +272,8 @@ class Fleet {
   absl::Time last_change_ ABSL_GUARDED_BY(mu_);
   // First pushes after connect, in arrival order, through a token bucket.
   std::deque<std::string> connect_queue_ ABSL_GUARDED_BY(mu_);
+  // The store failed to lease addresses: the queue waits until then (kLeaseRetry).
+  absl::Time lease_retry_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   double tokens_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time tokens_at_ ABSL_GUARDED_BY(mu_);
   absl::Time next_flush_ ABSL_GUARDED_BY(mu_);
