@@ -1,12 +1,20 @@
 #!/usr/bin/env python3
 """Simulated node sessions that record every settings push they receive.
 
-    session_sim.py TARGET COUNT STATE_FILE [--kill-pid PID --kill-marker M] [--ca F --cert F --key F]
+    session_sim.py TARGET[,TARGET...] COUNT STATE_FILE [--kill-pid PID --kill-marker M]
+                   [--ca F (--cert F --key F | --node-certs DIR)] [--index-base N]
 
 Opens COUNT NodeSession.Connect streams to the controller at TARGET, each with its own channel
 (one TCP connection each) and a made-up identity (random 32-byte key, id = its SHA-256's first 5
 bytes, as the controller checks). Every push is acknowledged at once; a broken stream is dialled
 again after 0.3 s with the last acknowledged version in the Hello, as the node's agent does.
+
+Several TARGETs (controller replicas): session i dials TARGET[i % n] first and the next one of the
+list after every broken stream or failed dial, as a node given several controllers does (it does
+not follow redirect hints). With --node-certs DIR, session i (numbered from --index-base, default
+0) has the identity in DIR/sim-<i>.hex (its public key, hex) and presents DIR/node-<id>.crt and
+.key, certificates of the fleet CA (--ca) for that id, so a controller checking node identities
+takes it; the test makes them with `fleetbond-controller ca issue --node ID --out DIR`.
 
 The settings documents of the fault tests are "marked": policies q0..q{K-1}, every one with the
 same failoverInterval, the marker. For each push the simulator records the marker and whether
@@ -14,8 +22,9 @@ the document is whole (all K policies, one marker). With --kill-pid, the first a
 a push carrying --kill-marker SIGKILLs that pid (the controller), in the middle of its push to
 the other sessions.
 
-STATE_FILE is rewritten (atomically) every 0.2 s: {"sessions": [{"id", "connected", "pushes":
-[[version, marker, whole, unix time], ...], "acked": version}], "killed": bool, "killed_at": unix time}. Stops on SIGTERM.
+STATE_FILE is rewritten (atomically) every 0.2 s: {"sessions": [{"id", "connected", "target" (the
+one it is connected to or dials next), "pushes": [[version, marker, whole, unix time], ...],
+"acked": version, "error"}], "killed": bool, "killed_at": unix time}. Stops on SIGTERM.
 """
 import hashlib
 import json
@@ -31,8 +40,9 @@ import grpc
 from fleetbond.v1 import session_pb2, session_pb2_grpc
 
 args = sys.argv[1:]
-TARGET, COUNT, STATE = args[0], int(args[1]), args[2]
+TARGETS, COUNT, STATE = args[0].split(","), int(args[1]), args[2]
 opts = {args[i]: args[i + 1] for i in range(3, len(args) - 1, 2)}
+INDEX_BASE = int(opts.get("--index-base", 0))
 KILL_PID = int(opts.get("--kill-pid", 0))
 KILL_MARKER = int(opts.get("--kill-marker", -1))
 stop = threading.Event()
@@ -50,17 +60,25 @@ def marker_of(settings):
     return (values.pop() if len(values) == 1 else None), whole
 
 
-def credentials():
+def credentials(node_id):
     if "--ca" not in opts:
         return None
-    read = lambda k: open(opts[k], "rb").read()
-    return grpc.ssl_channel_credentials(read("--ca"), read("--key"), read("--cert"))
+    read = lambda f: open(f, "rb").read()
+    if "--node-certs" in opts:
+        d = opts["--node-certs"]
+        cert, key = f"{d}/node-{node_id}.crt", f"{d}/node-{node_id}.key"
+    else:
+        cert, key = opts["--cert"], opts["--key"]
+    return grpc.ssl_channel_credentials(read(opts["--ca"]), read(key), read(cert))
 
 
 class Session(threading.Thread):
     def __init__(self, index):
         super().__init__(daemon=True)
-        key = os.urandom(32)
+        if "--node-certs" in opts:
+            key = bytes.fromhex(open(f"{opts['--node-certs']}/sim-{index}.hex").read().strip())
+        else:
+            key = os.urandom(32)
         self.id = hashlib.sha256(key).digest()[:5].hex()
         self.key = key
         self.index = index
@@ -68,13 +86,17 @@ class Session(threading.Thread):
         self.acked = 0
         self.connected = False
         self.last_error = ""
+        self.next = index % len(TARGETS)
+        self.target = TARGETS[self.next]
 
     def run(self):
-        creds = credentials()
+        creds = credentials(self.id)
         options = [("grpc.max_receive_message_length", 64 << 20), ("fleetbond.sim", self.index)]
         while not stop.is_set():
-            channel = (grpc.secure_channel(TARGET, creds, options) if creds else
-                       grpc.insecure_channel(TARGET, options))
+            self.target = TARGETS[self.next]
+            self.next = (self.next + 1) % len(TARGETS)
+            channel = (grpc.secure_channel(self.target, creds, options) if creds else
+                       grpc.insecure_channel(self.target, options))
             out = queue.Queue()
             # An endpoint in TEST-NET-1: real nodes accept the directory entry, and their probes
             # to it go nowhere.
@@ -125,8 +147,9 @@ class Session(threading.Thread):
 
 def write_state(sessions):
     with lock:
-        state = {"sessions": [{"id": s.id, "connected": s.connected, "pushes": list(s.pushes),
-                               "acked": s.acked, "error": s.last_error} for s in sessions],
+        state = {"sessions": [{"id": s.id, "connected": s.connected, "target": s.target,
+                               "pushes": list(s.pushes), "acked": s.acked,
+                               "error": s.last_error} for s in sessions],
                  "killed": killed["done"],
                  "killed_at": killed.get("at", 0)}
     with open(STATE + ".tmp", "w") as f:
@@ -135,7 +158,7 @@ def write_state(sessions):
 
 
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
-sessions = [Session(i) for i in range(COUNT)]
+sessions = [Session(INDEX_BASE + i) for i in range(COUNT)]
 for s in sessions:
     s.start()
 while not stop.is_set():
