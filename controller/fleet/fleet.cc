@@ -466,8 +466,11 @@ std::string Fleet::OverlayWithPrefix(const std::string& ip) const {
   return absl::StrCat(ip, "/", parts.second);
 }
 
-absl::StatusOr<uint64_t> Fleet::NextVersion() {
-  if (next_version_ >= version_limit_) {
+absl::StatusOr<uint64_t> Fleet::NextVersion(uint64_t above) {
+  // A node that moved here from another replica may have acked a version of that replica's
+  // block, above this one's; it ignores older pushes, so it would never answer again. A block
+  // reserved now lies above every version any replica has handed out.
+  if (next_version_ >= version_limit_ /*|| next_version_ <= above*/) {
     FB_ASSIGN_OR_RETURN(uint64_t first, store_.ReserveVersions(kVersionBlock));
     next_version_ = first;
     version_limit_ = first + kVersionBlock;
@@ -515,7 +518,7 @@ void Fleet::PushIfNeeded(NodeState& node, absl::Time now) {
   // its last good push until the settings change (its NACK shows in `nodes` and the events).
   if (view == node.nacked_view) return;
 
-  absl::StatusOr<uint64_t> version = NextVersion();
+  absl::StatusOr<uint64_t> version = NextVersion(node.record.acked_version);
   if (!version.ok()) {
     // The store failed: try again on a later change (the node keeps running on what it has).
     dirty_.insert(node.record.id);
@@ -785,7 +788,10 @@ void Fleet::OnStoredNodes(const RegistryUpdate& update) {
       for (const NodeChange& change : update.changes) stored.insert(change.id);
       std::vector<std::string> gone;
       for (const auto& [id, node] : nodes_) {
-        if (!stored.contains(id) && !node->connected() && !unsaved_.contains(id)) {
+        if (stored.contains(id) || unsaved_.contains(id)) continue;
+        if (node->connected()) {
+          unsaved_.insert(id);  // its session is here: stored again at the next flush
+        } else {
           gone.push_back(id);
         }
       }
@@ -800,7 +806,18 @@ void Fleet::ApplyStoredNode(const NodeChange& change, absl::Time now) {
   auto it = nodes_.find(change.id);
   // This Fleet's copy is newer: the node's session (its hello) is here, or a write of it is
   // still to be flushed (and will replace what is stored).
-  if (it != nodes_.end() && (it->second->connected() || unsaved_.contains(change.id))) return;
+  if (it != nodes_.end() && (it->second->connected() || unsaved_.contains(change.id))) {
+    // A stored copy that differs from the session here (a late flush of the replica the node
+    // left, or its deletion) is overwritten by the next flush, so the other replicas' directories
+    // follow the node's hello here.
+    const NodeRecord& mine = it->second->record;
+    if (it->second->connected() &&
+        (!change.record.has_value() || change.record->public_key != mine.public_key ||
+         change.record->endpoints != mine.endpoints || change.record->labels != mine.labels)) {
+      unsaved_.insert(change.id);
+    }
+    return;
+  }
   if (!change.record.has_value()) {
     if (it != nodes_.end()) RemoveNode(change.id, now);
     return;

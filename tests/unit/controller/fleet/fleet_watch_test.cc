@@ -303,6 +303,48 @@ TEST_F(FleetWatchTest, RegistryReports_OfANodeConnectedHere_AreIgnored) {
   EXPECT_TRUE(now->connected);
 }
 
+TEST_F(FleetWatchTest, AStaleStoredCopyOfANodeConnectedHere_IsOverwrittenAtTheNextFlush) {
+  std::string id;
+  std::shared_ptr<Sink> node = ConnectNode(&id);
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();  // the registry flush
+  ASSERT_THAT(fleet_->Node(id), IsOk());
+  const NodeRecord mine = fleet_->Node(id)->record;
+  auto stored_endpoints = [&]() -> std::vector<std::string> {
+    absl::StatusOr<std::vector<NodeRecord>> nodes = shared_.LoadNodes();
+    EXPECT_THAT(nodes.status(), IsOk());
+    for (const NodeRecord& r : nodes.value_or(std::vector<NodeRecord>())) {
+      if (r.id == id) return r.endpoints;
+    }
+    return {};
+  };
+  ASSERT_EQ(stored_endpoints(), mine.endpoints);
+
+  // The replica the node left flushes late: its old endpoints replace the record in the store.
+  NodeRecord stale = mine;
+  stale.endpoints = {"192.0.2.77/9800"};
+  ASSERT_THAT(shared_.SaveNodes({stale}), IsOk());
+  store_.FireNodes(Changes({NodeChange{id, stale, fleet_->Node(id)->overlay}}));
+  EXPECT_EQ(fleet_->Node(id)->record.endpoints, mine.endpoints);  // the session here counts
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_EQ(stored_endpoints(), mine.endpoints);
+
+  // Deleted by another replica while its session is here: stored again too.
+  ASSERT_THAT(shared_.DeleteNode(id), IsOk());
+  store_.FireNodes(Changes({NodeChange{id, std::nullopt, ""}}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_EQ(stored_endpoints(), mine.endpoints);
+
+  // An echo of its own write changes nothing and is not written again.
+  ASSERT_THAT(shared_.DeleteNode(id), IsOk());
+  store_.FireNodes(Changes({NodeChange{id, mine, fleet_->Node(id)->overlay}}));
+  clock_.Advance(absl::Seconds(2));
+  fleet_->Pump();
+  EXPECT_THAT(stored_endpoints(), IsEmpty());
+}
+
 TEST_F(FleetWatchTest, FullRegistryReport_DropsNodesNoLongerStored) {
   std::string id;
   uint64_t session = 0;
