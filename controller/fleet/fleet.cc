@@ -470,7 +470,7 @@ absl::StatusOr<uint64_t> Fleet::NextVersion(uint64_t above) {
   // A node that moved here from another replica may have acked a version of that replica's
   // block, above this one's; it ignores older pushes, so it would never answer again. A block
   // reserved now lies above every version any replica has handed out.
-  if (next_version_ >= version_limit_ /*|| next_version_ <= above*/) {
+  if (next_version_ >= version_limit_ || next_version_ <= above) {
     FB_ASSIGN_OR_RETURN(uint64_t first, store_.ReserveVersions(kVersionBlock));
     next_version_ = first;
     version_limit_ = first + kVersionBlock;

@@ -223,7 +223,8 @@ class Fleet {
   // tombstone, so the nodes holding it get it in removed_peers.
   void RemoveNode(const std::string& id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PushIfNeeded(NodeState& node, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<uint64_t> NextVersion() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NextVersion is the next push version, above `above` (the version the node acked last).
+  absl::StatusOr<uint64_t> NextVersion(uint64_t above) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::PeerEntry EntryFor(const NodeState& node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string OverlayWithPrefix(const std::string& ip) const;
   void Emit(v1::FleetEvent::Kind kind, const std::string& node_id, std::string detail,

@@ -1,7 +1,10 @@
-// Fleet while its store fails (etcd unreachable, a full disk): a node that connects then gets no
-// overlay address and no push, and must get both once the store answers again, without
-// reconnecting. Seen on the rig (controller_etcd_test.sh, etcd killed and restarted): sessions
-// opened while etcd was down stayed connected with no push until they were restarted.
+// Fleet cases found by the multi-replica test on the rig (controller_etcd_test.sh):
+// - while its store fails (etcd unreachable, a full disk), a node that connects gets no overlay
+//   address and no push, and must get both once the store answers again, without reconnecting
+//   (sessions opened while etcd restarted stayed connected with no push until they reconnected);
+// - a node that moves from one replica to another has acked a push version of the first one's
+//   block, which may lie above the second one's; the node ignores older pushes, so the second
+//   must push above it (real nodes moved by a kill -9 or a drain never acked again).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -130,6 +133,42 @@ TEST_F(FleetStoreOutageTest, ANodeThatConnectedWhileLeasesFailedGetsItsFirstPush
   absl::StatusOr<NodeSnapshot> node = fleet_->Node(hello.node_id());
   ASSERT_THAT(node.status(), IsOk());
   EXPECT_EQ(node->desired_version, pushes[0].version());
+}
+
+TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithHigherVersionsIsPushedAboveWhatItAcked) {
+  FakeClock clock;
+  MemoryStore store(clock);  // one store, two replicas: push versions come from one counter
+  absl::StatusOr<std::unique_ptr<Fleet>> low = Fleet::Create(store, clock, {});
+  absl::StatusOr<std::unique_ptr<Fleet>> high = Fleet::Create(store, clock, {});
+  ASSERT_THAT(low.status(), IsOk());
+  ASSERT_THAT(high.status(), IsOk());
+  const auto first_push = [&](Fleet& fleet, const v1::Hello& hello) -> v1::ConfigPush {
+    auto sink = std::make_shared<Sink>();
+    absl::StatusOr<uint64_t> session = fleet.Connect(hello, sink);
+    EXPECT_THAT(session.status(), IsOk());
+    for (int i = 0; i < 20; ++i) {
+      clock.Advance(absl::Milliseconds(100));
+      fleet.Pump();
+    }
+    std::vector<v1::ConfigPush> pushes = sink->TakePushes();
+    EXPECT_THAT(pushes, SizeIs(1));
+    if (pushes.empty()) return {};
+    v1::NodeMessage ack;
+    ack.mutable_ack()->set_version(pushes[0].version());
+    EXPECT_THAT(fleet.OnMessage(hello.node_id(), *session, ack), IsOk());
+    fleet.Disconnect(hello.node_id(), *session);
+    return pushes[0];
+  };
+  // `low` reserves the first block of versions, `high` the next one.
+  const v1::ConfigPush on_low = first_push(**low, HelloOf("10.0.0.1/9800"));
+  v1::Hello moving = HelloOf("10.0.0.2/9800");
+  const v1::ConfigPush on_high = first_push(**high, moving);
+  ASSERT_GT(on_high.version(), on_low.version());
+
+  // The node moves to `low`, saying what it acked last.
+  moving.set_last_acked_version(on_high.version());
+  const v1::ConfigPush moved = first_push(**low, moving);
+  EXPECT_GT(moved.version(), on_high.version()) << "the node would ignore this push";
 }
 
 }  // namespace
