@@ -886,6 +886,19 @@ absl::StatusOr<uint64_t> Fleet::EditScopeAttempt(
     const std::string& scope, uint64_t expected_version, const std::string& author,
     const std::function<absl::Status(v1::Settings&)>& edit, std::vector<settings::Issue>* issues,
     int attempt) {
+  // An expected version ahead of this replica's: another replica stored it and the watch has not
+  // told this one yet. The store decides, not this replica's stale copy: catch up first.
+  if (expected_version != 0 && attempt == 0) {
+    bool behind = false;
+    {
+      absl::MutexLock lock(&mu_);
+      behind = expected_version > settings_.version;
+    }
+    if (behind) {
+      absl::StatusOr<SettingsDocuments> docs = store_.LoadSettings();
+      if (docs.ok()) OnStoredSettings(docs->version);
+    }
+  }
   uint64_t version = 0;
   bool reload = false;
   {

@@ -23,6 +23,9 @@ namespace fleetbond::controller {
 namespace {
 
 using ::fleetbond::testing::IsOk;
+using ::fleetbond::testing::IsOkAndHolds;
+using ::fleetbond::testing::StatusIs;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
@@ -169,6 +172,27 @@ TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithHigherVersionsIsPushedAboveWhatI
   moving.set_last_acked_version(on_high.version());
   const v1::ConfigPush moved = first_push(**low, moving);
   EXPECT_GT(moved.version(), on_high.version()) << "the node would ignore this push";
+}
+
+TEST(FleetReplicaMoveTest, AnExpectedVersionAheadOfThisReplicaIsCheckedAgainstTheStore) {
+  // An operator reads version 1 through replica `a` and writes through `b`, whose watch has not
+  // told it of that version yet (MemoryStore has no watch: `b` never hears of it by itself).
+  FakeClock clock;
+  MemoryStore store(clock);
+  absl::StatusOr<std::unique_ptr<Fleet>> a = Fleet::Create(store, clock, {});
+  absl::StatusOr<std::unique_ptr<Fleet>> b = Fleet::Create(store, clock, {});
+  ASSERT_THAT(a.status(), IsOk());
+  ASSERT_THAT(b.status(), IsOk());
+  v1::Settings doc;
+  doc.set_default_bonding_policy("broadcast");
+  ASSERT_THAT((*a)->ReplaceScope("", doc, 0, "ann"), IsOkAndHolds(1u));
+  // Not "settings are at version 0, not 1": the store is at 1, so the change goes through.
+  doc.set_default_bonding_policy("active-backup");
+  EXPECT_THAT((*b)->ReplaceScope("", doc, 1, "bob"), IsOkAndHolds(2u));
+  EXPECT_EQ((*b)->GetSettings().scopes.at("").default_bonding_policy(), "active-backup");
+  // A version the store never reached is refused with the store's version.
+  EXPECT_THAT((*a)->ReplaceScope("", doc, 7, "ann"),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("settings are at version 2, not 7")));
 }
 
 }  // namespace
