@@ -4,7 +4,9 @@
 //   (sessions opened while etcd restarted stayed connected with no push until they reconnected);
 // - a node that moves from one replica to another has acked a push version of the first one's
 //   block, which may lie above the second one's; the node ignores older pushes, so the second
-//   must push above it (real nodes moved by a kill -9 or a drain never acked again).
+//   must push above it (real nodes moved by a kill -9 or a drain never acked again);
+// - an operator's expected version stored through another replica, which this one's watch has
+//   not reported yet, is judged by the store, not by this replica's stale version.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
