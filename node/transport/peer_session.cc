@@ -46,8 +46,12 @@ PeerSession::PeerSession(const Identity& self, NodeId peer_id, const PublicKey& 
       settings_(settings),
       clock_(&clock),
       // The lower id proposes odd epochs, the higher one even epochs (never 0, the static keys'),
-      // so the two sides' proposals can never name the same epoch.
-      last_own_epoch_(self.id() < peer_id ? 255 : 0) {}
+      // so the two sides' proposals can never name the same epoch. The first one depends on the
+      // wall clock's second, so that a node restarted within seconds does not propose the epoch
+      // its previous run just used (the peer would take it for a retry: OnInitiation).
+      last_own_epoch_(
+          static_cast<KeyEpoch>((self.id() < peer_id ? 255 : 0) +
+                                2 * ((absl::ToUnixSeconds(clock.Now()) % 128 + 128) % 128))) {}
 
 KeyEpoch PeerSession::NextOwnEpoch() {
   auto live = [&](KeyEpoch e) {
@@ -98,7 +102,14 @@ std::optional<PeerSession::Outgoing> PeerSession::Tick() {
   // We answered a rekey the initiator has not used yet: give it time before starting our own,
   // but not forever (its packets may never come if our response was its only copy).
   if (next_.has_value()) due = now - next_->created >= 3 * settings_.retry_interval;
+  // The peer sends under an epoch we do not hold: start a handshake (at most one per
+  // retry_interval) rather than wait for the rekey timer.
+  if (resync_wanted_ && now - last_resync_ >= settings_.retry_interval) {
+    due = true;
+    last_resync_ = now;
+  }
   if (!due) return std::nullopt;
+  resync_wanted_ = false;
   return Initiate(now, 0);
 }
 
@@ -108,7 +119,7 @@ std::optional<PeerSession::Outgoing> PeerSession::Initiate(absl::Time now, int a
   const int64_t ns = absl::ToUnixNanos(now);
   const uint64_t timestamp =
       std::max(ns > 0 ? static_cast<uint64_t>(ns) : uint64_t{0}, last_timestamp_sent_ + 1);
-  const KeyEpoch epoch = pending_.has_value() ? pending_->initiation.epoch : NextOwnEpoch();
+  const KeyEpoch epoch = pending_.has_value() ? pending_->epoch : NextOwnEpoch();
   absl::StatusOr<Initiation> initiation =
       CreateInitiation(*self_, peer_key_, static_secret_, epoch, timestamp);
   if (!initiation.ok()) {
@@ -117,7 +128,16 @@ std::optional<PeerSession::Outgoing> PeerSession::Initiate(absl::Time now, int a
   }
   last_timestamp_sent_ = timestamp;
   Outgoing out{initiation->message, attempt};
-  pending_.emplace(Pending{*std::move(initiation), now, attempt});
+  if (!pending_.has_value()) pending_.emplace(Pending{epoch, {}, now, now, 0});
+  pending_->attempts.push_back(*std::move(initiation));
+  // Older attempts beyond kept_attempts are erased (their ephemeral secrets with them).
+  const size_t kept = static_cast<size_t>(std::max(1, settings_.kept_attempts));
+  if (pending_->attempts.size() > kept) {
+    pending_->attempts.erase(pending_->attempts.begin(),
+                             pending_->attempts.end() - static_cast<std::ptrdiff_t>(kept));
+  }
+  pending_->sent_at = now;
+  pending_->attempt = attempt;
   ++counters_.initiated;
   return out;
 }
@@ -149,14 +169,30 @@ DropReason PeerSession::OnInitiation(ConstBytes message, absl::Time now,
     return r;
   }
   highest_timestamp_received_ = got.header.counter;
-  // Both sides initiated at once: the lower id's initiation wins.
-  if (pending_.has_value() && now - pending_->sent_at < settings_.retry_interval &&
-      self_->id() < peer_id_) {
-    return DropReason::kHandshakeUnexpected;
+  // Both sides initiated at once: the lower id's handshake wins. While it is younger than
+  // retry_interval the lower id ignores the peer's; after that (a round trip over retry_interval)
+  // it answers, but keeps its own handshake and takes the response to it.
+  bool keep_pending = false;
+  if (pending_.has_value() && self_->id() < peer_id_) {
+    if (now - pending_->started < settings_.retry_interval) {
+      return DropReason::kHandshakeUnexpected;
+    }
+    keep_pending = true;
   }
   if (now - last_response_at_ < settings_.min_response_interval) {
     ++counters_.failed;
     return DropReason::kHandshakeRateLimited;
+  }
+  // A retry of an initiation we answered (the initiator keeps kept_attempts of them): the same
+  // response again, so that both sides hold the same keys for the epoch.
+  if (Slot* answered = SlotOf(got.header.epoch);
+      answered != nullptr && answered->response.has_value() &&
+      now - answered->created < settings_.kept_attempts * settings_.retry_interval) {
+    if (!keep_pending) pending_.reset();
+    last_response_at_ = now;
+    ++counters_.responded;
+    reply->emplace(Outgoing{*answered->response, 0});
+    return DropReason::kNone;
   }
   absl::StatusOr<Response> response = CreateResponse(*self_, peer_key_, static_secret_, got);
   if (!response.ok()) {
@@ -168,14 +204,24 @@ DropReason PeerSession::OnInitiation(ConstBytes message, absl::Time now,
     ++counters_.failed;
     return DropReason::kAuthenticationFailed;
   }
-  pending_.reset();
+  slot->response = response->message;
+  if (!keep_pending) pending_.reset();
+  // The peer is about to use a new epoch: no resynchronisation of our own.
+  resync_wanted_ = false;
   last_response_at_ = now;
   ++counters_.responded;
+  // Keys we made earlier for this epoch (an answer past the reuse window) are replaced.
+  if (previous_.has_value() && previous_->codec.epoch() == got.header.epoch) previous_.reset();
   if (!current_.has_value() || current_->codec.epoch() == got.header.epoch) {
-    // Nothing to keep sealing under (or the peer restarted and reuses the epoch it lost): use the
-    // new keys at once.
-    next_.reset();
-    MakeCurrent(*std::move(slot), now);
+    if (keep_pending && !current_.has_value()) {
+      // Our own handshake decides; these keys are used only if the peer uses them first.
+      next_.emplace(*std::move(slot));
+    } else {
+      // Nothing to keep sealing under (or the peer restarted and reuses the epoch it lost): use
+      // the new keys at once.
+      next_.reset();
+      MakeCurrent(*std::move(slot), now);
+    }
   } else {
     next_.emplace(*std::move(slot));
   }
@@ -184,13 +230,22 @@ DropReason PeerSession::OnInitiation(ConstBytes message, absl::Time now,
 }
 
 DropReason PeerSession::OnResponse(ConstBytes message, absl::Time now) {
-  if (!pending_.has_value()) {
+  Header header;
+  if (!pending_.has_value() || ParseHeader(message, &header) != DropReason::kNone) {
+    ++counters_.failed;
+    return DropReason::kHandshakeUnexpected;
+  }
+  // The response names the initiation it answers by its timestamp.
+  const Initiation* answered = nullptr;
+  for (const Initiation& attempt : pending_->attempts) {
+    if (attempt.timestamp == header.counter) answered = &attempt;
+  }
+  if (answered == nullptr) {
     ++counters_.failed;
     return DropReason::kHandshakeUnexpected;
   }
   PeerKeys keys;
-  DropReason r =
-      ConsumeResponse(*self_, peer_key_, static_secret_, pending_->initiation, message, &keys);
+  DropReason r = ConsumeResponse(*self_, peer_key_, static_secret_, *answered, message, &keys);
   if (r != DropReason::kNone) {
     ++counters_.failed;
     return r;
@@ -212,6 +267,30 @@ DropReason PeerSession::OnResponse(ConstBytes message, absl::Time now) {
   return DropReason::kNone;
 }
 
+PeerSession::Slot* PeerSession::SlotOf(KeyEpoch epoch) {
+  for (std::optional<Slot>* s : {&current_, &next_, &previous_}) {
+    if (s->has_value() && (*s)->codec.epoch() == epoch) return &**s;
+  }
+  return nullptr;
+}
+
+void PeerSession::NoteStale(absl::Time now) {
+  if (!current_.has_value()) {
+    resync_wanted_ = true;
+    return;
+  }
+  // Stale datagrams for retry_interval, and nothing opened under current in between.
+  if (stale_since_ == absl::InfinitePast() || current_->opened != stale_opened_) {
+    stale_since_ = now;
+    stale_opened_ = current_->opened;
+    return;
+  }
+  if (now - stale_since_ >= settings_.retry_interval &&
+      now - current_->created >= settings_.retry_interval) {
+    resync_wanted_ = true;
+  }
+}
+
 void PeerSession::MakeCurrent(Slot slot, absl::Time now) {
   const KeyEpoch epoch = slot.codec.epoch();
   if (current_.has_value()) {
@@ -224,6 +303,8 @@ void PeerSession::MakeCurrent(Slot slot, absl::Time now) {
   if (previous_.has_value() && previous_->codec.epoch() == epoch) previous_.reset();
   if (next_.has_value() && next_->codec.epoch() == epoch) next_.reset();
   current_.emplace(std::move(slot));
+  resync_wanted_ = false;
+  stale_since_ = absl::InfinitePast();
   ++counters_.completed;
 }
 
@@ -233,23 +314,28 @@ DropReason PeerSession::Open(MutableBytes datagram, OpenedPacket* packet) {
   if (!current_.has_value() && !next_.has_value() && !previous_.has_value()) {
     return DropReason::kNoSession;
   }
-  if (current_.has_value() && current_->codec.epoch() == epoch) {
-    return current_->codec.Open(datagram, packet);
+  Slot* slot = SlotOf(epoch);
+  if (slot == nullptr) {
+    NoteStale(clock_->Now());
+    return DropReason::kUnknownKeyEpoch;
   }
-  if (next_.has_value() && next_->codec.epoch() == epoch) {
-    DropReason r = next_->codec.Open(datagram, packet);
-    if (r == DropReason::kNone) {
-      // The initiator uses the epoch we answered: it has the keys, so we switch too.
-      Slot slot = std::move(*next_);
-      next_.reset();
-      MakeCurrent(std::move(slot), clock_->Now());
+  const DropReason r = slot->codec.Open(datagram, packet);
+  if (r != DropReason::kNone) {
+    // Keys we answered with that never opened anything may be keys the peer does not have (an
+    // initiation replayed to us after a restart).
+    if (r == DropReason::kAuthenticationFailed && slot->response.has_value() && slot->opened == 0) {
+      NoteStale(clock_->Now());
     }
     return r;
   }
-  if (previous_.has_value() && previous_->codec.epoch() == epoch) {
-    return previous_->codec.Open(datagram, packet);
+  ++slot->opened;
+  if (next_.has_value() && slot == &*next_) {
+    // The initiator uses the epoch we answered: it has the keys, so we switch too.
+    Slot taken = std::move(*next_);
+    next_.reset();
+    MakeCurrent(std::move(taken), clock_->Now());
   }
-  return DropReason::kUnknownKeyEpoch;
+  return DropReason::kNone;
 }
 
 }  // namespace fleetbond::transport

@@ -19,10 +19,26 @@
 //
 // Handshakes start when there is no session, when the current one is older than
 // rekey_after_time, or when it has sealed rekey_after_packets; an unanswered initiation is
-// retried every retry_interval with a fresh ephemeral key. A session older than reject_after_time
-// is dropped; one that sealed reject_after_packets seals no more (but still opens). Simultaneous
-// initiations: the node with the lower id keeps its own and ignores the peer's; the higher one
-// abandons its own and answers.
+// retried every retry_interval with a fresh ephemeral key, for the same epoch. A response to any
+// of the handshake's last kept_attempts initiations completes it, so a round trip longer than
+// retry_interval (a slow link) still completes in one round trip. A session older than
+// reject_after_time is dropped; one that sealed reject_after_packets seals no more (but still
+// opens).
+//
+// Simultaneous initiations: the node with the higher id abandons its own handshake and answers.
+// The lower id ignores the peer's initiation while its own handshake is younger than
+// retry_interval; when it is older (a round trip over retry_interval), it answers but keeps its
+// own handshake and takes the response to it: both sides end on the lower id's epoch.
+//
+// A retried initiation for an epoch we answered less than kept_attempts * retry_interval ago gets
+// the same response again, never new keys: an epoch has one set of keys on both sides.
+//
+// Resynchronisation: a datagram under an epoch we do not hold (or failing authentication under
+// an epoch we answered and that has never opened a packet) while our current epoch has opened
+// nothing for retry_interval means the two sides may hold different epochs (a restart, a replayed
+// initiation): we start a handshake, at most one per retry_interval. Such a datagram is not
+// authenticated; all it can force is a rekey per retry_interval, and only while the peer is not
+// reaching us under our current epoch.
 //
 // Replay: an initiation's timestamp (ns, strictly increasing per sender) must exceed the highest
 // authentic one seen from that peer; a replayed response matches no pending initiation.
@@ -37,6 +53,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -66,6 +83,10 @@ struct HandshakeSettings {
   // At most one response per this interval per peer (authentic initiations beyond it are
   // dropped as handshake_rate_limited).
   absl::Duration min_response_interval = absl::Milliseconds(50);
+  // The initiator keeps this many initiations of one handshake (their ephemeral keys) and takes a
+  // response to any of them: handshakes complete over round trips up to about
+  // kept_attempts * retry_interval.
+  int kept_attempts = 8;
 
   // WithRekeyInterval returns these settings with rekeys every `interval` (tests use seconds).
   HandshakeSettings WithRekeyInterval(absl::Duration interval) const;
@@ -133,6 +154,10 @@ class PeerSession {
     PacketCodec codec;
     absl::Time created;
     bool we_initiated = false;
+    // When we answered the initiation that made it: the response, sent again to a retry.
+    std::optional<HandshakeMessage> response;
+    // How many datagrams opened under it.
+    uint64_t opened = 0;
   };
 
   PeerSession(const Identity& self, NodeId peer_id, const PublicKey& peer_key,
@@ -141,6 +166,10 @@ class PeerSession {
   std::optional<Outgoing> Initiate(absl::Time now, int attempt);
   DropReason OnInitiation(ConstBytes message, absl::Time now, std::optional<Outgoing>* reply);
   DropReason OnResponse(ConstBytes message, absl::Time now);
+  // SlotOf returns the slot holding `epoch`, or null.
+  Slot* SlotOf(KeyEpoch epoch);
+  // NoteStale records a datagram that did not open because the sides may hold different epochs.
+  void NoteStale(absl::Time now);
   // MakeCurrent installs `slot` as the current epoch; the old current becomes previous.
   void MakeCurrent(Slot slot, absl::Time now);
   KeyEpoch NextOwnEpoch();
@@ -158,12 +187,21 @@ class PeerSession {
   absl::Time previous_expires_ = absl::InfinitePast();
   std::optional<Slot> next_;
 
+  // Pending is our handshake in progress: its epoch and its last kept_attempts initiations.
   struct Pending {
-    Initiation initiation;
-    absl::Time sent_at;
+    KeyEpoch epoch = 0;
+    std::vector<Initiation> attempts;  // oldest first
+    absl::Time started;                // the first attempt
+    absl::Time sent_at;                // the last attempt
     int attempt = 0;
   };
   std::optional<Pending> pending_;
+  // Resynchronisation (see the banner): stale datagrams seen since stale_since_, while current
+  // had opened stale_opened_ datagrams.
+  absl::Time stale_since_ = absl::InfinitePast();
+  uint64_t stale_opened_ = 0;
+  bool resync_wanted_ = false;
+  absl::Time last_resync_ = absl::InfinitePast();
   KeyEpoch last_own_epoch_;
   uint64_t last_timestamp_sent_ = 0;
   uint64_t highest_timestamp_received_ = 0;

@@ -1,6 +1,7 @@
 #include "node/transport/peer_session.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,7 +82,78 @@ class PeerSessions : public ::testing::Test {
            Open(*low_, Seal(*high_, "to low")) == DropReason::kNone;
   }
 
+  // --- a network with a one-way delay, for the tests of slow links ---
+
+  struct InFlight {
+    absl::Time at;
+    bool to_high = false;
+    std::vector<uint8_t> bytes;
+  };
+
+  // Traffic is what Run saw: when data first opened each way, and what refused it.
+  struct Traffic {
+    absl::Time low_opened = absl::InfiniteFuture();   // first data from high opened at low
+    absl::Time high_opened = absl::InfiniteFuture();  // first data from low opened at high
+    absl::Time last_drop = absl::InfinitePast();      // last data datagram refused
+    std::map<DropReason, int> drops;
+    int opened = 0;
+
+    absl::Time both() const { return std::max(low_opened, high_opened); }
+  };
+
+  void Put(bool to_high, ConstBytes bytes, absl::Duration delay) {
+    wire_.push_back(InFlight{clock_.Now() + delay, to_high, {bytes.begin(), bytes.end()}});
+  }
+
+  // Run runs both nodes for `duration` as the data plane does, in steps of 100 ms: deliveries
+  // (one-way delay `delay`, replies on the way back), then each side's Tick, then one data
+  // datagram each way from each side that has a session.
+  Traffic Run(absl::Duration duration, absl::Duration delay) {
+    Traffic t;
+    const absl::Time end = clock_.Now() + duration;
+    while (clock_.Now() < end) {
+      clock_.Advance(absl::Milliseconds(100));
+      std::stable_sort(wire_.begin(), wire_.end(),
+                       [](const InFlight& a, const InFlight& b) { return a.at < b.at; });
+      std::vector<InFlight> due;
+      while (!wire_.empty() && wire_.front().at <= clock_.Now()) {
+        due.push_back(std::move(wire_.front()));
+        wire_.erase(wire_.begin());
+      }
+      for (InFlight& m : due) {
+        PeerSession& to = m.to_high ? *high_ : *low_;
+        const auto type = static_cast<MessageType>(m.bytes[kTypeOffset]);
+        if (type == MessageType::kHandshakeInitiation || type == MessageType::kHandshakeResponse) {
+          std::optional<Outgoing> reply;
+          if (to.OnHandshake(m.bytes, &reply) == DropReason::kNone && reply.has_value()) {
+            Put(!m.to_high, reply->message, delay);
+          }
+          continue;
+        }
+        const DropReason r = Open(to, m.bytes);
+        if (r == DropReason::kNone) {
+          ++t.opened;
+          absl::Time& first = m.to_high ? t.high_opened : t.low_opened;
+          first = std::min(first, clock_.Now());
+        } else {
+          ++t.drops[r];
+          t.last_drop = clock_.Now();
+        }
+      }
+      for (bool high : {false, true}) {
+        PeerSession& s = high ? *high_ : *low_;
+        if (std::optional<Outgoing> init = s.Tick()) Put(!high, init->message, delay);
+      }
+      for (bool high : {false, true}) {
+        PeerSession& s = high ? *high_ : *low_;
+        if (s.SendCodec() != nullptr) Put(!high, Seal(s, "data"), delay);
+      }
+    }
+    return t;
+  }
+
   FakeClock clock_;
+  std::vector<InFlight> wire_;
   HandshakeSettings settings_;
   Identity x_;
   Identity y_;
@@ -354,6 +426,168 @@ TEST_F(PeerSessions, RestartedPeerIsAcceptedAgain) {
   Handshake(*low_, *high_);
   EXPECT_EQ(Open(*high_, Seal(*low_, "after restart")), DropReason::kNone);
   EXPECT_TRUE(Exchange());
+}
+
+// Both nodes start at once (both initiate) on a link whose round trip is longer than
+// retry_interval: each side's initiation is a retry old when the other's arrives. They must agree
+// on one epoch within a few round trips (they used to stay on different epochs until the rekey
+// timer, 130 s), and a rekey over the same link loses nothing.
+class SlowLink : public PeerSessions, public ::testing::WithParamInterface<absl::Duration> {};
+
+TEST_P(SlowLink, CrossingInitiationsConvergeWithinAFewRoundTrips) {
+  const absl::Duration rtt = GetParam();
+  const absl::Time start = clock_.Now();
+  Traffic t = Run(absl::Seconds(150), rtt / 2);
+  ASSERT_LT(t.both(), absl::InfiniteFuture());
+  EXPECT_LE(t.both() - start, 2 * rtt + absl::Seconds(1));
+  EXPECT_EQ(low_->current_epoch(), high_->current_epoch());
+  // After that, through the rekey at 120 s, nothing sealed is refused.
+  EXPECT_LE(t.last_drop, t.both()) << "drops: " << t.drops.size();
+  EXPECT_EQ(t.drops[DropReason::kAuthenticationFailed], 0);
+  EXPECT_GE(low_->counters().rekeys + high_->counters().rekeys, 1u);
+  // One handshake at the start, one rekey: no handshake storm.
+  EXPECT_LE(low_->counters().completed, 3u);
+  EXPECT_LE(high_->counters().completed, 3u);
+}
+
+INSTANTIATE_TEST_SUITE_P(RoundTrips, SlowLink,
+                         ::testing::Values(absl::Milliseconds(1500), absl::Seconds(3)),
+                         [](const auto& info) {
+                           return std::to_string(absl::ToInt64Milliseconds(info.param)) + "ms";
+                         });
+
+TEST_F(PeerSessions, ResponseToAnEarlierAttemptCompletes) {
+  std::optional<Outgoing> first = low_->Tick();
+  clock_.Advance(settings_.retry_interval);
+  std::optional<Outgoing> retry = low_->Tick();
+  ASSERT_TRUE(first.has_value() && retry.has_value());
+  // The first attempt's response arrives after the retry was sent (a round trip over 1 s).
+  ASSERT_EQ(Deliver(*high_, first->message), DropReason::kNone);
+  HandshakeMessage response = reply_->message;
+  ASSERT_EQ(Deliver(*low_, response), DropReason::kNone);
+  EXPECT_FALSE(low_->handshaking());
+  EXPECT_TRUE(Exchange());
+}
+
+TEST_F(PeerSessions, AttemptsBeyondKeptAttemptsAreForgotten) {
+  std::optional<Outgoing> first = low_->Tick();
+  ASSERT_TRUE(first.has_value());
+  for (int i = 0; i < settings_.kept_attempts; ++i) {
+    clock_.Advance(settings_.retry_interval);
+    ASSERT_TRUE(low_->Tick().has_value());
+  }
+  ASSERT_EQ(Deliver(*high_, first->message), DropReason::kNone);
+  HandshakeMessage response = reply_->message;
+  EXPECT_EQ(Deliver(*low_, response), DropReason::kHandshakeUnexpected);
+  EXPECT_TRUE(low_->handshaking());
+}
+
+// Both the first try and the retry of an initiation reach the responder: the retry gets the same
+// response, not new keys, so what the responder sealed in between opens at the initiator.
+TEST_F(PeerSessions, RetryAnsweredTwiceGetsTheSameResponse) {
+  std::optional<Outgoing> first = low_->Tick();
+  clock_.Advance(settings_.retry_interval);
+  std::optional<Outgoing> retry = low_->Tick();
+  ASSERT_TRUE(first.has_value() && retry.has_value());
+  ASSERT_EQ(Deliver(*high_, first->message), DropReason::kNone);
+  HandshakeMessage response = reply_->message;
+  std::vector<uint8_t> between = Seal(*high_, "sealed between the two answers");
+  clock_.Advance(absl::Milliseconds(100));
+  ASSERT_EQ(Deliver(*high_, retry->message), DropReason::kNone);
+  ASSERT_TRUE(reply_.has_value());
+  EXPECT_EQ(reply_->message, response);
+  EXPECT_EQ(high_->counters().responded, 2u);
+  EXPECT_EQ(high_->counters().completed, 1u);
+  ASSERT_EQ(Deliver(*low_, response), DropReason::kNone);
+  // The second copy finds the handshake done.
+  EXPECT_EQ(Deliver(*low_, response), DropReason::kHandshakeUnexpected);
+  EXPECT_EQ(Open(*low_, between), DropReason::kNone);
+  EXPECT_EQ(low_->current_epoch(), high_->current_epoch());
+  EXPECT_TRUE(Exchange());
+}
+
+TEST_F(PeerSessions, RetryDuringARekeyGetsTheSameResponse) {
+  Handshake(*low_, *high_);
+  clock_.Advance(settings_.rekey_after_time);
+  std::optional<Outgoing> first = low_->Tick();
+  clock_.Advance(settings_.retry_interval);
+  std::optional<Outgoing> retry = low_->Tick();
+  ASSERT_TRUE(first.has_value() && retry.has_value());
+  ASSERT_EQ(Deliver(*high_, first->message), DropReason::kNone);
+  HandshakeMessage response = reply_->message;
+  clock_.Advance(settings_.min_response_interval);
+  ASSERT_EQ(Deliver(*high_, retry->message), DropReason::kNone);
+  EXPECT_EQ(reply_->message, response);
+  ASSERT_EQ(Deliver(*low_, response), DropReason::kNone);
+  EXPECT_EQ(Open(*high_, Seal(*low_, "new epoch")), DropReason::kNone);
+  EXPECT_EQ(low_->current_epoch(), high_->current_epoch());
+  EXPECT_TRUE(Exchange());
+}
+
+// A node restarts and an on-path attacker replays to it the initiation that made the session
+// its peer still uses: the restarted node answers (it has forgotten the timestamp) and seals under
+// keys the peer lacks. What the peer then sends it does not open, which starts a handshake of its
+// own: traffic resumes within seconds, not at the peer's rekey (130 s).
+class RestartWithReplay : public PeerSessions, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(RestartWithReplay, TrafficResumesWithinSeconds) {
+  const bool restart_high = GetParam();
+  PeerSession& initiator = restart_high ? *low_ : *high_;
+  PeerSession& responder = restart_high ? *high_ : *low_;
+  std::optional<Outgoing> recorded = initiator.Tick();
+  ASSERT_TRUE(recorded.has_value());
+  ASSERT_EQ(Deliver(responder, recorded->message), DropReason::kNone);
+  HandshakeMessage response = reply_->message;
+  ASSERT_EQ(Deliver(initiator, response), DropReason::kNone);
+  Traffic before = Run(absl::Seconds(5), absl::Milliseconds(50));
+  EXPECT_EQ(before.drops.size(), 0u);
+
+  // The responder restarts; the replay reaches it before anything else.
+  std::optional<PeerSession>& restarted = restart_high ? high_ : low_;
+  restarted.emplace(
+      NewSession(restart_high ? *high_id_ : *low_id_, restart_high ? *low_id_ : *high_id_));
+  wire_.clear();
+  ASSERT_EQ(Deliver(*restarted, recorded->message), DropReason::kNone);
+  const absl::Time restart = clock_.Now();
+  Traffic t = Run(absl::Seconds(20), absl::Milliseconds(50));
+  ASSERT_LT(t.both(), absl::InfiniteFuture());
+  EXPECT_LE(t.both() - restart, absl::Seconds(3));
+  EXPECT_LE(t.last_drop - restart, absl::Seconds(3));
+  EXPECT_EQ(low_->current_epoch(), high_->current_epoch());
+}
+
+INSTANTIATE_TEST_SUITE_P(Restarted, RestartWithReplay, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "High" : "Low"; });
+
+// Datagrams under an epoch we do not hold are not authenticated: they start a handshake only
+// while nothing opens under the current epoch, and at most one per retry_interval.
+TEST_F(PeerSessions, UnknownEpochStartsAHandshakeOnlyWhenThePeerIsNotReachingUs) {
+  Handshake(*low_, *high_);
+  std::vector<uint8_t> forged = Seal(*high_, "x");
+  forged[kEpochOffset] = static_cast<uint8_t>(high_->current_epoch() + 100);
+  // The genuine peer keeps reaching us: forged datagrams change nothing.
+  for (int i = 0; i < 30; ++i) {
+    clock_.Advance(absl::Milliseconds(100));
+    EXPECT_EQ(Open(*low_, forged), DropReason::kUnknownKeyEpoch);
+    EXPECT_EQ(Open(*low_, Seal(*high_, "genuine")), DropReason::kNone);
+    EXPECT_FALSE(low_->Tick().has_value());
+  }
+  // Nothing genuine for a second: one handshake (then its retries, as any).
+  int handshakes = 0;
+  absl::Time first = absl::InfiniteFuture();
+  const absl::Time quiet = clock_.Now();
+  for (int i = 0; i < 25; ++i) {
+    clock_.Advance(absl::Milliseconds(100));
+    EXPECT_EQ(Open(*low_, forged), DropReason::kUnknownKeyEpoch);
+    std::optional<Outgoing> out = low_->Tick();
+    if (out.has_value() && out->attempt == 0) {
+      ++handshakes;
+      first = std::min(first, clock_.Now());
+    }
+  }
+  EXPECT_EQ(handshakes, 1);
+  EXPECT_GE(first - quiet, settings_.retry_interval);
+  EXPECT_TRUE(low_->handshaking());
 }
 
 }  // namespace
