@@ -24,7 +24,8 @@
 //     (nobody outside the process has the keys) and each distinct initiation at most once, with
 //     strictly increasing timestamps;
 //   - an accepted initiation yields exactly one reply, a well-formed response that echoes its
-//     epoch and timestamp; a refused one yields none; a side answers at most once per
+//     epoch and timestamp, or (a retry of an initiation answered before) the very response this
+//     side sent for that epoch, again; a refused one yields none; a side answers at most once per
 //     min_response_interval, and initiates at most once per retry_interval (a second Tick at the
 //     same instant sends nothing); the counters agree with what the harness saw;
 //   - an accepted response leaves the side established under the response's epoch;
@@ -32,13 +33,22 @@
 //     them (sent or taken). A data packet from the peer opens (to exactly what was sealed) only
 //     when the receiver's keys for its epoch have the name of those it was sealed under, and is
 //     refused as authentication_failed only when they have another name; delivered unchanged
-//     for the first time, nothing but no_session, unknown_key_epoch or that refuses it.
+//     for the first time, nothing but no_session, unknown_key_epoch or that refuses it;
+//   - convergence (mode 1): after the input's operations, whatever they left (restarts, replays,
+//     crossing initiations, lost or duplicated messages), everything still on the wire arrives,
+//     and the two sides then run as the data plane does (a Tick every 100 ms, one data datagram
+//     each way per tick, a one-way delay of up to 3 s from the input): data from each side must
+//     open at the other within 20 s + 4 round trips. (Before the handshake's hardening, crossing
+//     initiations over a round trip above retry_interval, or an initiation replayed to a
+//     restarted node, left the sides on different epochs until the rekey timer, 130 s.)
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -211,15 +221,21 @@ Received Receive(PeerSession& session, NodeId peer, Bytes datagram) {
   return out;
 }
 
-// CheckReply holds the reply to an accepted initiation to the initiation it answers.
-void CheckReply(const Received& r, NodeId self) {
+// CheckReply holds the reply to an accepted initiation to the initiation it answers: a response
+// to it, or (`sent` holds the responses this node sent before) one sent before for its epoch, to
+// an earlier initiation, again. It returns whether the reply is such a repeat.
+bool CheckReply(const Received& r, NodeId self, const std::set<Bytes>& sent) {
   FB_FUZZ_CHECK(r.reply.has_value());
   Header h;
   FB_FUZZ_CHECK(transport::ParseHeader(r.reply->message, &h) == DropReason::kNone);
   FB_FUZZ_CHECK(h.type == MessageType::kHandshakeResponse);
   FB_FUZZ_CHECK(h.sender == self);
-  FB_FUZZ_CHECK(h.epoch == r.header.epoch && h.counter == r.header.counter);
+  FB_FUZZ_CHECK(h.epoch == r.header.epoch);
   FB_FUZZ_CHECK(r.reply->attempt == 0);
+  if (h.counter == r.header.counter) return false;
+  FB_FUZZ_CHECK(h.counter < r.header.counter);
+  FB_FUZZ_CHECK(sent.count(Bytes(r.reply->message.begin(), r.reply->message.end())) == 1);
+  return true;
 }
 
 // --- mode 1: two sessions ---
@@ -232,6 +248,7 @@ struct Side {
   uint64_t initiations = 0;  // Tick results since the last restart
   uint64_t responses = 0;    // accepted initiations since the last restart
   absl::Time last_response = absl::InfinitePast();
+  std::set<Bytes> sent_responses;  // since the last restart
   // keys names the keys this instance holds per epoch by the response that made them (the one
   // it sent, or the one it took): two sides hold the same keys for an epoch exactly when they
   // name the same response.
@@ -268,6 +285,12 @@ class Sessions {
   }
 
   void Run() {
+    Operations();
+    Converge();
+  }
+
+ private:
+  void Operations() {
     int ops = 0;
     while (!in_.empty() && ++ops <= 64) {
       const uint8_t op = in_.Byte();
@@ -294,9 +317,11 @@ class Sessions {
           Deliver(to, std::move(bytes), changed);
           break;
         }
-        case 2:
-          Seal(s);
+        case 2: {
+          std::span<const uint8_t> blob = in_.Blob();
+          Seal(s, Bytes(blob.begin(), blob.end()));
           break;
+        }
         case 3: {
           std::span<const uint8_t> raw = in_.Blob();
           Deliver(s, Bytes(raw.begin(), raw.end()), /*changed=*/true);
@@ -329,7 +354,50 @@ class Sessions {
     }
   }
 
- private:
+  // Converge runs the two sides as the data plane does after the input's operations and requires
+  // that data opens both ways in bounded time.
+  void Converge() {
+    const absl::Duration delay = absl::Milliseconds(50 + 100 * (in_.Byte() % 30));
+    const absl::Time start = clock_.Now();
+    const absl::Time deadline = start + absl::Seconds(20) + 8 * delay;
+    struct Timed {
+      absl::Time at;
+      InFlight m;
+    };
+    std::vector<Timed> queue;
+    // What is still on the wire arrives first, in order.
+    for (InFlight& m : wire_) queue.push_back(Timed{start, std::move(m)});
+    wire_.clear();
+    std::array<bool, 2> opened = {false, false};  // data from side 1-i opened at side i
+    while (!(opened[0] && opened[1])) {
+      FB_FUZZ_CHECK(clock_.Now() < deadline);
+      clock_.Advance(absl::Milliseconds(100));
+      std::stable_sort(queue.begin(), queue.end(),
+                       [](const Timed& a, const Timed& b) { return a.at < b.at; });
+      size_t due = 0;
+      while (due < queue.size() && queue[due].at <= clock_.Now()) ++due;
+      std::vector<Timed> arriving(std::make_move_iterator(queue.begin()),
+                                  std::make_move_iterator(queue.begin() + due));
+      queue.erase(queue.begin(), queue.begin() + due);
+      for (Timed& t : arriving) {
+        const int to = t.m.to;
+        if (Deliver(to, std::move(t.m.bytes), false) == kDataOpened) opened[to] = true;
+      }
+      Tick(0);
+      Tick(1);
+      Seal(0, Bytes{0x45, 0});
+      Seal(1, Bytes{0x45, 1});
+      for (InFlight& m : wire_) queue.push_back(Timed{clock_.Now() + delay, std::move(m)});
+      wire_.clear();
+      CheckCounters(0);
+      CheckCounters(1);
+    }
+    if (Tracing()) {
+      std::fprintf(stderr, "converged after %.1f s (one-way delay %.2f s)\n",
+                   absl::ToDoubleSeconds(clock_.Now() - start), absl::ToDoubleSeconds(delay));
+    }
+  }
+
   void Start(int s) {
     Side& side = sides_[s];
     absl::StatusOr<PeerSession> created = PeerSession::Create(
@@ -342,16 +410,23 @@ class Sessions {
     side.initiations = 0;
     side.responses = 0;
     side.last_response = absl::InfinitePast();
+    side.sent_responses.clear();
     side.keys.clear();
     FB_FUZZ_CHECK(!side.session->established() && !side.session->handshaking());
   }
 
-  void Send(int from, const uint8_t* data, size_t size, Produced p) {
+  // Send puts a datagram on the wire; `again` marks a response sent before, repeated.
+  void Send(int from, const uint8_t* data, size_t size, Produced p, bool again = false) {
     Bytes bytes(data, data + size);
     p.sender_generation = sides_[from].generation;
     p.receiver_generation = sides_[1 - from].generation;
-    // A message is produced once (fresh ephemeral keys, increasing counters and timestamps).
-    FB_FUZZ_CHECK(produced_[from].emplace(bytes, std::move(p)).second);
+    // A message is produced once (fresh ephemeral keys, increasing counters and timestamps),
+    // unless it is a response repeated to a retry.
+    if (again) {
+      FB_FUZZ_CHECK(produced_[from].count(bytes) == 1);
+    } else {
+      FB_FUZZ_CHECK(produced_[from].emplace(bytes, std::move(p)).second);
+    }
     if (wire_.size() >= 16) wire_.erase(wire_.begin());
     wire_.push_back(InFlight{std::move(bytes), 1 - from});
   }
@@ -371,15 +446,13 @@ class Sessions {
     Send(s, out->message.data(), out->message.size(), Produced{});
   }
 
-  void Seal(int s) {
+  void Seal(int s, Bytes inner) {
     Side& side = sides_[s];
     transport::PacketCodec* codec = side.session->SendCodec();
-    std::span<const uint8_t> blob = in_.Blob();
     if (codec == nullptr) return;
     FB_FUZZ_CHECK(side.session->established());
     FB_FUZZ_CHECK(codec->epoch() == side.session->current_epoch());
     FB_FUZZ_CHECK(codec->epoch() != transport::kStaticKeyEpoch);
-    Bytes inner(blob.begin(), blob.end());
     if (inner.empty()) inner.push_back(0x45);
     Bytes out(inner.size() + transport::kDataOverhead);
     transport::SealResult r = codec->SealData(7, 42, inner, out);
@@ -393,7 +466,9 @@ class Sessions {
     Send(s, out.data(), r.size, std::move(p));
   }
 
-  void Deliver(int to, Bytes bytes, bool changed) {
+  // Deliver hands a datagram to side `to`; kDataOpened: genuine data from the peer opened.
+  static constexpr int kDataOpened = 1;
+  int Deliver(int to, Bytes bytes, bool changed) {
     Side& side = sides_[to];
     auto it = produced_[1 - to].find(bytes);
     const bool genuine = it != produced_[1 - to].end();
@@ -420,7 +495,7 @@ class Sessions {
                       r.why == DropReason::kAuthenticationFailed);
       }
     }
-    if (r.why != DropReason::kNone) return;
+    if (r.why != DropReason::kNone) return 0;
     // Accepted: it must be something the peer sent, unchanged, and not accepted before by this
     // instance of the receiver. (A restarted node has forgotten the highest initiation timestamp
     // it saw, so an initiation made for its previous instance is answered again: a replay across
@@ -434,15 +509,19 @@ class Sessions {
       case MessageType::kData:
         FB_FUZZ_CHECK(it->second.data);
         FB_FUZZ_CHECK(r.inner == it->second.inner);
-        break;
+        return kDataOpened;
       case MessageType::kHandshakeInitiation: {
-        CheckReply(r, side.self->id());
+        const bool again = CheckReply(r, side.self->id(), side.sent_responses);
         const absl::Time now = clock_.Now();
         FB_FUZZ_CHECK(now - side.last_response >= settings_.min_response_interval);
         side.last_response = now;
         ++side.responses;
-        side.keys[r.header.epoch].assign(r.reply->message.begin(), r.reply->message.end());
-        Send(to, r.reply->message.data(), r.reply->message.size(), Produced{});
+        Bytes response(r.reply->message.begin(), r.reply->message.end());
+        // A repeated response names the keys this side made when it first sent it.
+        if (again) FB_FUZZ_CHECK(side.keys[r.header.epoch] == response);
+        side.keys[r.header.epoch] = response;
+        side.sent_responses.insert(response);
+        Send(to, r.reply->message.data(), r.reply->message.size(), Produced{}, again);
         break;
       }
       case MessageType::kHandshakeResponse:
@@ -454,6 +533,7 @@ class Sessions {
       default:
         FB_FUZZ_CHECK(false);  // only data is ever sealed here
     }
+    return 0;
   }
 
   void CheckCounters(int s) {
@@ -484,6 +564,7 @@ void Raw(FuzzInput& in) {
       PeerSession::Create(self, peer.id(), peer.public_key(), settings, clock);
   FB_FUZZ_CHECK(session.ok());
   std::set<Bytes> accepted;
+  std::set<Bytes> responses;
   uint64_t highest_timestamp = 0;
   absl::Time last_response = absl::InfinitePast();
   int ops = 0;
@@ -511,10 +592,13 @@ void Raw(FuzzInput& in) {
         FB_FUZZ_CHECK(accepted.insert(bytes).second);
         FB_FUZZ_CHECK(r.header.counter > highest_timestamp);
         highest_timestamp = r.header.counter;
-        CheckReply(r, self.id());
+        CheckReply(r, self.id(), responses);
+        responses.emplace(r.reply->message.begin(), r.reply->message.end());
         FB_FUZZ_CHECK(clock.Now() - last_response >= settings.min_response_interval);
         last_response = clock.Now();
-        FB_FUZZ_CHECK(session->established());
+        // Answered: current at once, or (our own handshake older than retry_interval, kept as
+        // the tie-break wants) waiting for the peer to use it.
+        FB_FUZZ_CHECK(session->established() || session->handshaking());
         break;
       }
     }
