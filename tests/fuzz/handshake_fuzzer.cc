@@ -37,10 +37,11 @@
 //   - convergence (mode 1): after the input's operations, whatever they left (restarts, replays,
 //     crossing initiations, lost or duplicated messages), everything still on the wire arrives,
 //     and the two sides then run as the data plane does (a Tick every 100 ms, one data datagram
-//     each way per tick, a one-way delay of up to 3 s from the input): data from each side must
-//     open at the other within 20 s + 4 round trips. (Before the handshake's hardening, crossing
-//     initiations over a round trip above retry_interval, or an initiation replayed to a
-//     restarted node, left the sides on different epochs until the rekey timer, 130 s.)
+//     each way per tick, a one-way delay of up to 3 s, from the input's second byte): data from
+//     each side must open at the other within 20 s + 4 round trips. (Before the handshake's
+//     hardening, crossing initiations over a round trip above retry_interval, or an initiation
+//     replayed to a restarted node, left the sides on different epochs until the rekey timer,
+//     130 s.)
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -275,6 +276,8 @@ class Sessions {
  public:
   Sessions(FuzzInput& in) : in_(in) {
     const uint8_t ctl = in.Byte();
+    // The one-way delay of the convergence phase (Converge): 50 ms to 3 s.
+    converge_delay_ = absl::Milliseconds(50 + 100 * ((ctl >> 1) % 30));
     settings_ = SettingsOf(in.Byte());
     sides_[0].self = &IdentityA();
     sides_[0].peer = (ctl & 1) ? &IdentityC() : &IdentityB();
@@ -357,7 +360,7 @@ class Sessions {
   // Converge runs the two sides as the data plane does after the input's operations and requires
   // that data opens both ways in bounded time.
   void Converge() {
-    const absl::Duration delay = absl::Milliseconds(50 + 100 * (in_.Byte() % 30));
+    const absl::Duration delay = converge_delay_;
     const absl::Time start = clock_.Now();
     const absl::Time deadline = start + absl::Seconds(20) + 8 * delay;
     struct Timed {
@@ -548,6 +551,7 @@ class Sessions {
   FuzzInput& in_;
   FakeClock clock_;
   HandshakeSettings settings_;
+  absl::Duration converge_delay_;
   std::array<Side, 2> sides_;
   std::array<std::map<Bytes, Produced>, 2> produced_;  // by sender
   std::vector<InFlight> wire_;
