@@ -11,7 +11,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(clang-format iproute2 nftables iperf3 iputils-ping python3 prometheus python3-grpcio
-  python3-protobuf etcd-server openssl python3-yaml python3-jsonschema clang-14 libclang-rt-14-dev)
+  python3-protobuf etcd-server openssl curl python3-yaml python3-jsonschema clang-14 libclang-rt-14-dev)
 
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then
