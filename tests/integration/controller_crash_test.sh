@@ -174,6 +174,15 @@ sim=""
 # --- 2. node kill -9 and restart ---
 section "node kill -9 and restart"
 fi_ms=1002  # q0's failoverInterval: the bonds' policy now
+# The real nodes' overlay addresses, as the controller leased them: the simulated sessions join at
+# the same time and may be leased addresses first, so node n is not always 10.147.0.n.
+ctl nodes >"$tmp/nodes-overlay.json" || bad "nodes: $(cat "$tmp/ctl.err")"
+declare -A OVL
+for n in 1 2 3; do
+  OVL[$n]=$(jget "$tmp/nodes-overlay.json" "[x['overlayAddress'] for x in j['nodes'] if x['id'] == '$(fleet_id "$n")'][0].split('/')[0]")
+done
+echo "     overlay addresses: 1=${OVL[1]} 2=${OVL[2]} 3=${OVL[3]}"
+fleet_overlay() { echo "${OVL[$1]}"; }  # fleet.sh's helpers ping the controller's addresses
 for pair in "1 3" "2 3"; do
   read -r a b <<<"$pair"
   fleet_wait_overlay "$a" "$b" 20 || bad "overlay $a -> $b before the kill"
