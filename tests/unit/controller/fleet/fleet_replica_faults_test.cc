@@ -20,6 +20,7 @@
 #include "controller/store/memory_store.h"
 #include "shared/identity/identity.h"
 #include "shared/testing/status_matchers.h"
+#include "tests/unit/controller/fleet/push_sink.h"
 
 namespace fleetbond::controller {
 namespace {
@@ -71,23 +72,6 @@ class FailingStore final : public Store {
   MemoryStore store_;
 };
 
-class Sink : public SessionSink {
- public:
-  void Send(const v1::ControllerMessage& m) override {
-    absl::MutexLock lock(&mu_);
-    if (m.has_push()) pushes_.push_back(m.push());
-  }
-  void Close(const absl::Status&) override {}
-  std::vector<v1::ConfigPush> TakePushes() {
-    absl::MutexLock lock(&mu_);
-    return std::move(pushes_);
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::ConfigPush> pushes_;
-};
-
 v1::Hello HelloOf(const std::string& endpoint) {
   absl::StatusOr<Identity> identity = Identity::Generate();
   EXPECT_TRUE(identity.ok());
@@ -123,7 +107,7 @@ class FleetStoreOutageTest : public ::testing::Test {
 
 TEST_F(FleetStoreOutageTest, ANodeThatConnectedWhileLeasesFailedGetsItsFirstPushOnceTheyWork) {
   store_.down = true;
-  auto sink = std::make_shared<Sink>();
+  auto sink = std::make_shared<PushSink>();
   const v1::Hello hello = HelloOf("10.0.0.1/9800");
   ASSERT_THAT(fleet_->Connect(hello, sink).status(), IsOk());
   RunFor(absl::Seconds(3));
@@ -148,7 +132,7 @@ TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithHigherVersionsIsPushedAboveWhatI
   ASSERT_THAT(low.status(), IsOk());
   ASSERT_THAT(high.status(), IsOk());
   const auto first_push = [&](Fleet& fleet, const v1::Hello& hello) -> v1::ConfigPush {
-    auto sink = std::make_shared<Sink>();
+    auto sink = std::make_shared<PushSink>();
     absl::StatusOr<uint64_t> session = fleet.Connect(hello, sink);
     EXPECT_THAT(session.status(), IsOk());
     for (int i = 0; i < 20; ++i) {

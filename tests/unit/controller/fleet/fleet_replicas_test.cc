@@ -20,6 +20,7 @@
 #include "controller/store/etcd_store.h"
 #include "shared/identity/identity.h"
 #include "shared/testing/status_matchers.h"
+#include "tests/unit/controller/fleet/push_sink.h"
 #include "tests/unit/controller/store/etcd_server.h"
 
 namespace fleetbond::controller {
@@ -81,23 +82,6 @@ class GuardedStore : public Store {
   absl::Mutex& clock_mu_;
 };
 
-class Sink : public SessionSink {
- public:
-  void Send(const v1::ControllerMessage& m) override {
-    absl::MutexLock lock(&mu_);
-    if (m.has_push()) pushes_.push_back(m.push());
-  }
-  void Close(const absl::Status&) override {}
-  std::vector<v1::ConfigPush> TakePushes() {
-    absl::MutexLock lock(&mu_);
-    return std::move(pushes_);
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::ConfigPush> pushes_;
-};
-
 // Replica is one controller replica: its own etcd client, store and Fleet.
 struct Replica {
   std::unique_ptr<EtcdClient> client;
@@ -109,7 +93,7 @@ struct Replica {
 struct Session {
   std::string id;
   uint64_t number = 0;
-  std::shared_ptr<Sink> sink;
+  std::shared_ptr<PushSink> sink;
 };
 
 // PollUntil checks `done` every 20 ms for up to 15 s (etcd's events, not the Fleets' timers).
@@ -191,7 +175,7 @@ class FleetReplicasTest : public ::testing::Test {
     hello.set_public_key(std::string(identity->public_key().begin(), identity->public_key().end()));
     hello.add_interfaces()->set_name("eth0");
     hello.mutable_interfaces(0)->add_endpoints(endpoint);
-    Session s{hello.node_id(), 0, std::make_shared<Sink>()};
+    Session s{hello.node_id(), 0, std::make_shared<PushSink>()};
     absl::StatusOr<uint64_t> number = fleet.Connect(hello, s.sink);
     EXPECT_THAT(number, IsOk());
     s.number = number.value_or(0);

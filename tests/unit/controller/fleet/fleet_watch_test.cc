@@ -16,6 +16,7 @@
 #include "controller/store/memory_store.h"
 #include "shared/identity/identity.h"
 #include "shared/testing/status_matchers.h"
+#include "tests/unit/controller/fleet/push_sink.h"
 
 namespace fleetbond::controller {
 namespace {
@@ -90,23 +91,6 @@ class WatchedStore : public Store {
   int stops_ = 0;
 };
 
-class Sink : public SessionSink {
- public:
-  void Send(const v1::ControllerMessage& m) override {
-    absl::MutexLock lock(&mu_);
-    if (m.has_push()) pushes_.push_back(m.push());
-  }
-  void Close(const absl::Status&) override {}
-  std::vector<v1::ConfigPush> TakePushes() {
-    absl::MutexLock lock(&mu_);
-    return std::move(pushes_);
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<v1::ConfigPush> pushes_;
-};
-
 v1::Settings Policy(const std::string& name) {
   v1::Settings settings;
   settings.set_default_bonding_policy(name);
@@ -122,7 +106,8 @@ class FleetWatchTest : public ::testing::Test {
   }
 
   // ConnectNode connects a node and acks its first push.
-  std::shared_ptr<Sink> ConnectNode(std::string* id = nullptr, uint64_t* session_out = nullptr) {
+  std::shared_ptr<PushSink> ConnectNode(std::string* id = nullptr,
+                                        uint64_t* session_out = nullptr) {
     absl::StatusOr<Identity> identity = Identity::Generate();
     EXPECT_TRUE(identity.ok());
     v1::Hello hello;
@@ -130,7 +115,7 @@ class FleetWatchTest : public ::testing::Test {
     hello.set_public_key(std::string(identity->public_key().begin(), identity->public_key().end()));
     hello.add_interfaces()->set_name("eth0");
     hello.mutable_interfaces(0)->add_endpoints("10.0.0.1/9800");
-    auto sink = std::make_shared<Sink>();
+    auto sink = std::make_shared<PushSink>();
     absl::StatusOr<uint64_t> session = fleet_->Connect(hello, sink);
     EXPECT_THAT(session.status(), IsOk());
     if (id != nullptr) *id = hello.node_id();
@@ -154,7 +139,7 @@ class FleetWatchTest : public ::testing::Test {
 
 TEST_F(FleetWatchTest, SettingsStoredByAnotherReplica_ArePushedToThisReplicasNodes) {
   ASSERT_TRUE(store_.watched());
-  std::shared_ptr<Sink> node = ConnectNode();
+  std::shared_ptr<PushSink> node = ConnectNode();
 
   // Another replica stores settings; the store's watch reports the new version.
   ASSERT_THAT(shared_.PutSettings("", Policy("broadcast"), 0, "bob"), IsOkAndHolds(1u));
@@ -173,7 +158,7 @@ TEST_F(FleetWatchTest, SettingsStoredByAnotherReplica_ArePushedToThisReplicasNod
 }
 
 TEST_F(FleetWatchTest, VersionsItAlreadyHas_ChangeNothing) {
-  std::shared_ptr<Sink> node = ConnectNode();
+  std::shared_ptr<PushSink> node = ConnectNode();
   ASSERT_THAT(fleet_->ReplaceScope("", Policy("balance-rr"), 0, "alice"), IsOkAndHolds(1u));
   clock_.Advance(absl::Milliseconds(250));
   fleet_->Pump();
@@ -217,7 +202,7 @@ RegistryUpdate Changes(std::vector<NodeChange> changes, bool full = false) {
 }
 
 // Acks the one push the node got and returns it.
-v1::ConfigPush AckOne(Fleet& fleet, Sink& sink, const std::string& id, uint64_t session) {
+v1::ConfigPush AckOne(Fleet& fleet, PushSink& sink, const std::string& id, uint64_t session) {
   std::vector<v1::ConfigPush> pushes = sink.TakePushes();
   EXPECT_THAT(pushes, SizeIs(1));
   if (pushes.empty()) return v1::ConfigPush();
@@ -231,7 +216,7 @@ TEST_F(FleetWatchTest, RegistryReports_ChangeTheDirectoryOnlyWhenWhatItShowsChan
   ASSERT_TRUE(store_.nodes_watched());
   std::string id;
   uint64_t session = 0;
-  std::shared_ptr<Sink> node = ConnectNode(&id, &session);
+  std::shared_ptr<PushSink> node = ConnectNode(&id, &session);
 
   // A node of another replica with its lease: pushed, after the debounce.
   store_.FireNodes(Changes({Remote("aaaaaaaaaa", "10.147.9.9")}));
@@ -282,8 +267,8 @@ TEST_F(FleetWatchTest, RegistryReports_ChangeTheDirectoryOnlyWhenWhatItShowsChan
 TEST_F(FleetWatchTest, RegistryReports_OfANodeConnectedHere_AreIgnored) {
   std::string id;
   uint64_t session = 0;
-  std::shared_ptr<Sink> node = ConnectNode(&id, &session);
-  std::shared_ptr<Sink> other = ConnectNode();
+  std::shared_ptr<PushSink> node = ConnectNode(&id, &session);
+  std::shared_ptr<PushSink> other = ConnectNode();
   ASSERT_THAT(fleet_->Node(id), IsOk());
   const NodeRecord mine = fleet_->Node(id)->record;
   const std::string overlay = fleet_->Node(id)->overlay;
@@ -305,7 +290,7 @@ TEST_F(FleetWatchTest, RegistryReports_OfANodeConnectedHere_AreIgnored) {
 
 TEST_F(FleetWatchTest, AStaleStoredCopyOfANodeConnectedHere_IsOverwrittenAtTheNextFlush) {
   std::string id;
-  std::shared_ptr<Sink> node = ConnectNode(&id);
+  std::shared_ptr<PushSink> node = ConnectNode(&id);
   clock_.Advance(absl::Seconds(2));
   fleet_->Pump();  // the registry flush
   ASSERT_THAT(fleet_->Node(id), IsOk());
@@ -348,7 +333,7 @@ TEST_F(FleetWatchTest, AStaleStoredCopyOfANodeConnectedHere_IsOverwrittenAtTheNe
 TEST_F(FleetWatchTest, FullRegistryReport_DropsNodesNoLongerStored) {
   std::string id;
   uint64_t session = 0;
-  std::shared_ptr<Sink> node = ConnectNode(&id, &session);
+  std::shared_ptr<PushSink> node = ConnectNode(&id, &session);
   store_.FireNodes(
       Changes({Remote("aaaaaaaaaa", "10.147.9.9"), Remote("bbbbbbbbbb", "10.147.9.8")}));
   clock_.Advance(absl::Seconds(2));
