@@ -97,7 +97,8 @@ struct Fleet::NodeState {
 
   uint64_t desired_version = 0;
   uint64_t nacks = 0;
-  bool queued = false;  // waiting in the connect queue
+  bool queued = false;      // waiting in the connect queue
+  std::string lease_error;  // why the last lease for it failed, as reported in an event
   std::shared_ptr<const v1::MetricsReport> report;
   std::map<std::string, uint64_t> failovers;  // per peer, from the last report
 
@@ -563,12 +564,16 @@ absl::Time Fleet::Pump() {
   std::vector<Callback> callbacks;
   std::vector<NodeRecord> to_save;
   absl::Time next;
+
+  // First pushes after connect, through the token bucket. The batch leaves the queue under the
+  // lock; its overlay addresses are leased in one store transaction outside it, so that a slow
+  // or unreachable store (etcd down: each try waits for its deadline) does not stall sessions
+  // and operator reads meanwhile. Its nodes stay marked queued until the batch is done.
+  std::vector<std::string> batch;
+  std::vector<std::string> need_lease;
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_.Now();
-    next = now + absl::Seconds(1);
-
-    // First pushes after connect, through the token bucket; leases for them in one transaction.
     tokens_ =
         std::min<double>(options_.connect_burst,
                          tokens_ + absl::ToDoubleSeconds(now - tokens_at_) * options_.connect_rate);
@@ -576,43 +581,53 @@ absl::Time Fleet::Pump() {
     const size_t n = now < lease_retry_at_
                          ? 0
                          : std::min<size_t>(connect_queue_.size(), static_cast<size_t>(tokens_));
-    if (n > 0) {
-      std::vector<std::string> batch(connect_queue_.begin(), connect_queue_.begin() + n);
-      connect_queue_.erase(connect_queue_.begin(), connect_queue_.begin() + n);
-      tokens_ -= n;
-      std::vector<std::string> need_lease;
-      for (const std::string& id : batch) {
-        if (nodes_.at(id)->overlay.empty()) need_lease.push_back(id);
+    batch.assign(connect_queue_.begin(), connect_queue_.begin() + n);
+    connect_queue_.erase(connect_queue_.begin(), connect_queue_.begin() + n);
+    tokens_ -= n;
+    for (const std::string& id : batch) {
+      auto it = nodes_.find(id);
+      if (it != nodes_.end() && it->second->overlay.empty()) need_lease.push_back(id);
+    }
+  }
+  absl::StatusOr<std::map<std::string, std::string>> leases = std::map<std::string, std::string>();
+  if (!need_lease.empty()) leases = store_.LeaseOverlays(options_.overlay_prefix, need_lease);
+
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_.Now();
+    next = now + absl::Seconds(1);
+
+    // The batch, as the nodes are now: one may have gone, come back in another session, or got
+    // its address from the registry watch in the meantime.
+    if (leases.ok()) {
+      for (const auto& [id, ip] : *leases) {
+        auto it = nodes_.find(id);
+        if (it == nodes_.end() || !it->second->overlay.empty()) continue;
+        it->second->overlay = ip;
+        it->second->lease_error.clear();
+        DirectoryChanged(id, now);
       }
-      std::set<std::string> no_lease;
-      if (!need_lease.empty()) {
-        absl::StatusOr<std::map<std::string, std::string>> leases =
-            store_.LeaseOverlays(options_.overlay_prefix, need_lease);
-        if (leases.ok()) {
-          for (const auto& [id, ip] : *leases) {
-            nodes_.at(id)->overlay = ip;
-            DirectoryChanged(id, now);
-          }
-        } else {
-          // The connected ones stay queued and are tried again: without an address a node gets
-          // no push at all, and it would wait for one until it reconnects.
-          for (const std::string& id : need_lease) {
-            Emit(v1::FleetEvent::KIND_NACKED, id,
-                 absl::StrCat("no overlay address: ", leases.status().message()));
-            if (nodes_.at(id)->connected()) {
-              no_lease.insert(id);
-              connect_queue_.push_back(id);
-            }
-          }
-          lease_retry_at_ = now + kLeaseRetry;
+    }
+    for (const std::string& id : batch) {
+      auto it = nodes_.find(id);
+      if (it == nodes_.end()) continue;
+      NodeState& node = *it->second;
+      if (node.overlay.empty() && node.connected()) {
+        // Without an address a node gets no push at all, and it would wait for one until it
+        // reconnects: it stays queued and is tried again. One event per node and error, not
+        // one per try.
+        const std::string error =
+            leases.ok() ? "the store leased it no address" : std::string(leases.status().message());
+        if (error != node.lease_error) {
+          Emit(v1::FleetEvent::KIND_NACKED, id, absl::StrCat("no overlay address: ", error));
+          node.lease_error = error;
         }
+        connect_queue_.push_back(id);
+        lease_retry_at_ = now + kLeaseRetry;
+        continue;
       }
-      for (const std::string& id : batch) {
-        if (no_lease.contains(id)) continue;  // still queued
-        NodeState& node = *nodes_.at(id);
-        node.queued = false;
-        PushIfNeeded(node, now);
-      }
+      node.queued = false;
+      PushIfNeeded(node, now);
     }
     if (!connect_queue_.empty()) {
       next =

@@ -6,16 +6,23 @@
 //   block, which may lie above the second one's; the node ignores older pushes, so the second
 //   must push above it (real nodes moved by a kill -9 or a drain never acked again);
 // - an operator's expected version stored through another replica, which this one's watch has
-//   not reported yet, is judged by the store, not by this replica's stale version.
+//   not reported yet, is judged by the store, not by this replica's stale version;
+// - a lease waits for the store (with etcd down, for its deadline, seconds) without holding the
+//   Fleet's lock: sessions and operator reads go on meanwhile, and the batch is judged by what
+//   its nodes are when the lease returns; a failing lease is one event per node, not one a try.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "controller/fleet/fleet.h"
 #include "controller/store/memory_store.h"
 #include "shared/identity/identity.h"
@@ -38,6 +45,8 @@ class FailingStore final : public Store {
  public:
   explicit FailingStore(Clock& clock) : store_(clock) {}
   std::atomic<bool> down{false};
+  // Runs first in each LeaseOverlays, on the caller's thread: what happens while it waits.
+  std::function<void()> during_lease;
 
   absl::StatusOr<SettingsDocuments> LoadSettings() override { return store_.LoadSettings(); }
   absl::StatusOr<uint64_t> PutSettings(absl::string_view scope,
@@ -58,6 +67,7 @@ class FailingStore final : public Store {
   absl::Status DeleteNode(absl::string_view id) override { return store_.DeleteNode(id); }
   absl::StatusOr<std::map<std::string, std::string>> LeaseOverlays(
       absl::string_view prefix, const std::vector<std::string>& node_ids) override {
+    if (during_lease) during_lease();
     if (down && !node_ids.empty()) return Down();
     return store_.LeaseOverlays(prefix, node_ids);
   }
@@ -122,6 +132,109 @@ TEST_F(FleetStoreOutageTest, ANodeThatConnectedWhileLeasesFailedGetsItsFirstPush
   absl::StatusOr<NodeSnapshot> node = fleet_->Node(hello.node_id());
   ASSERT_THAT(node.status(), IsOk());
   EXPECT_EQ(node->desired_version, pushes[0].version());
+}
+
+// Aside runs `fn` on a thread of its own and waits up to 10 s for it: whether it finished.
+// Join afterwards (the thread may still wait for a lock the caller holds).
+class Aside {
+ public:
+  bool Run(std::function<void()> fn) {
+    thread_ = std::thread([this, fn = std::move(fn)] {
+      fn();
+      done_.Notify();
+    });
+    return done_.WaitForNotificationWithTimeout(absl::Seconds(10));
+  }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+  absl::Notification done_;
+};
+
+TEST_F(FleetStoreOutageTest, OperatorReadsAndSessionsGoOnWhileALeaseWaitsForTheStore) {
+  const v1::Hello waiting = HelloOf("10.0.0.1/9800");
+  const v1::Hello other = HelloOf("10.0.0.2/9800");
+  auto sink = std::make_shared<PushSink>();
+  ASSERT_THAT(fleet_->Connect(waiting, sink).status(), IsOk());
+  Aside aside;
+  bool served = false;
+  size_t listed = 0;
+  bool armed = true;  // the first lease only
+  store_.during_lease = [&] {
+    if (!std::exchange(armed, false)) return;
+    served = aside.Run([&] {
+      listed = fleet_->Nodes({}).size();
+      EXPECT_THAT(fleet_->Connect(other, std::make_shared<PushSink>()).status(), IsOk());
+    });
+  };
+  clock_.Advance(absl::Milliseconds(100));
+  fleet_->Pump();
+  aside.Join();
+  EXPECT_TRUE(served) << "a read and a connect waited for the lease";
+  EXPECT_EQ(listed, 1u);
+  std::vector<v1::ConfigPush> pushes = sink->TakePushes();
+  ASSERT_THAT(pushes, SizeIs(1));
+  EXPECT_EQ(pushes[0].overlay_address(), "10.147.0.1/16");
+}
+
+TEST_F(FleetStoreOutageTest, TheBatchIsJudgedByWhatItsNodesAreWhenTheLeaseReturns) {
+  const v1::Hello left = HelloOf("10.0.0.1/9800");
+  const v1::Hello back = HelloOf("10.0.0.2/9800");
+  auto left_sink = std::make_shared<PushSink>();
+  auto old_sink = std::make_shared<PushSink>();
+  auto new_sink = std::make_shared<PushSink>();
+  absl::StatusOr<uint64_t> left_session = fleet_->Connect(left, left_sink);
+  ASSERT_THAT(left_session.status(), IsOk());
+  ASSERT_THAT(fleet_->Connect(back, old_sink).status(), IsOk());
+  Aside aside;
+  bool served = false;
+  bool armed = true;  // the first lease only
+  store_.during_lease = [&] {
+    if (!std::exchange(armed, false)) return;
+    served = aside.Run([&] {
+      fleet_->Disconnect(left.node_id(), *left_session);
+      EXPECT_THAT(fleet_->Connect(back, new_sink).status(), IsOk());  // replaces its session
+    });
+  };
+  clock_.Advance(absl::Milliseconds(100));
+  fleet_->Pump();
+  aside.Join();
+  ASSERT_TRUE(served);
+  EXPECT_THAT(left_sink->TakePushes(), IsEmpty()) << "pushed to a session that had closed";
+  EXPECT_THAT(old_sink->TakePushes(), IsEmpty()) << "pushed to a replaced session";
+  EXPECT_THAT(new_sink->TakePushes(), SizeIs(1));
+  RunFor(absl::Seconds(2));  // the reconnect did not queue it twice: one push in all
+  EXPECT_THAT(new_sink->TakePushes(), IsEmpty());
+
+  // The one that left has its address, and gets its push when it comes back.
+  auto again = std::make_shared<PushSink>();
+  ASSERT_THAT(fleet_->Connect(left, again).status(), IsOk());
+  RunFor(absl::Seconds(1));
+  std::vector<v1::ConfigPush> pushes = again->TakePushes();
+  ASSERT_THAT(pushes, SizeIs(1));
+  EXPECT_FALSE(pushes[0].overlay_address().empty());
+}
+
+TEST_F(FleetStoreOutageTest, AFailingLeaseIsOneEventPerNodeNotOnePerTry) {
+  std::shared_ptr<Fleet::EventQueue> events = fleet_->Watch("");
+  store_.down = true;
+  int tries = 0;
+  store_.during_lease = [&] { ++tries; };
+  const v1::Hello hello = HelloOf("10.0.0.1/9800");
+  ASSERT_THAT(fleet_->Connect(hello, std::make_shared<PushSink>()).status(), IsOk());
+  RunFor(absl::Seconds(5));
+  EXPECT_GE(tries, 4) << "the lease was not retried";
+  int no_address = 0;
+  while (std::optional<v1::FleetEvent> e = events->Next(absl::ZeroDuration())) {
+    if (e->kind() == v1::FleetEvent::KIND_NACKED) {
+      ++no_address;
+      EXPECT_THAT(e->detail(), HasSubstr("no overlay address: etcd Txn: no endpoint answered"));
+    }
+  }
+  EXPECT_EQ(no_address, 1);
 }
 
 TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithHigherVersionsIsPushedAboveWhatItAcked) {
