@@ -19,37 +19,20 @@ set -uo pipefail
 build=$(cd "${1:?build dir}" && pwd)
 src=$(cd "${2:?source dir}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-if [[ $(id -u) -ne 0 ]]; then echo "skipped: the rig needs root (network namespaces)"; exit 77; fi
 PY=/usr/bin/python3
 $PY -c 'import grpc, google.protobuf' 2>/dev/null || { echo "skipped: no python3-grpcio"; exit 77; }
-for b in node/fleetbond-node node/fleetbond-cli controller/fleetbond-controller; do
-  [[ -x "$build/$b" ]] || { echo "no $b in $build"; exit 1; }
-done
-source "$here/lib/rig.sh"
-tmp=$(mktemp -d /tmp/fb-crash-test.XXXXXX)
-FLEET_DIR=$tmp/fleet
-FLEET_BIN=$build/node
-mkdir -p "$FLEET_DIR" "$tmp/ctl" "$tmp/gen"
-source "$here/lib/fleet.sh"
-cli=$build/node/fleetbond-cli
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0
+source "$here/lib/ctl_test.sh"
+ctl_test_init "$build" fb-crash-test  # exit 77 without root; the controller's files in $tmp/ctl
+mkdir -p "$tmp/gen"
 SIMS=50
 POLICIES=200
 
-pass=0
-fail=0
 sim=""
 cleanup() {
   [[ -n "$sim" ]] && kill -9 "$sim" 2>/dev/null
-  rig_down
-  if ((fail == 0)); then rm -rf "$tmp"; else echo "logs kept in $tmp"; fi
+  ctl_test_teardown
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-check() { if $PY -c "import sys; sys.exit(0 if ($2) else 1)" 2>/dev/null; then ok "$1 ${3:+($3)}"; else bad "$1 ${3:+($3)} [expected: $2]"; fi; }
-section() { echo "--- $* (${SECONDS}s)"; }
-jget() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
 
 # The controller in node 1's namespace, plaintext: the simulated sessions have no certificates
 # (TLS is controller_test.sh's subject).
@@ -66,12 +49,6 @@ node_start() {
   ip netns exec "$(rig_ns "$1")" "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$1")" \
     --controller "$addr" --insecure >>"$(fleet_log "$1")" 2>&1 &
   echo $! >"$(fleet_home "$1")/pid"
-}
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do "$@" && return 0; sleep 0.3; done
-  return 1
 }
 # doc FILE MARKER: the big document, policies q0..q{POLICIES-1} all with failoverInterval MARKER.
 doc() {

@@ -31,56 +31,37 @@ set -uo pipefail
 build=$(cd "${1:?build dir}" && pwd)
 src=$(cd "${2:?source dir}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
-if [[ $(id -u) -ne 0 ]]; then echo "skipped: the rig needs root (network namespaces)"; exit 77; fi
 ETCD=/usr/bin/etcd
 [[ -x $ETCD ]] || { echo "skipped: no $ETCD (Debian's etcd-server: scripts/setup.sh --test)"; exit 77; }
 command -v openssl >/dev/null || { echo "skipped: no openssl"; exit 77; }
 PY=/usr/bin/python3
 $PY -c 'import grpc, google.protobuf' 2>/dev/null || { echo "skipped: no python3-grpcio"; exit 77; }
-for b in node/fleetbond-node node/fleetbond-cli controller/fleetbond-controller; do
-  [[ -x "$build/$b" ]] || { echo "no $b in $build"; exit 1; }
-done
-source "$here/lib/rig.sh"
-tmp=$(mktemp -d /tmp/fb-etcd-test.XXXXXX)
-FLEET_DIR=$tmp/fleet
-FLEET_BIN=$build/node
-CTL_BIN=$build/controller
-CTL_CLI=$build/node/fleetbond-cli
-CTL_DIR=$tmp/ctl
-mkdir -p "$FLEET_DIR" "$CTL_DIR" "$tmp/gen" "$tmp/sims" "$tmp/etcd"
-source "$here/lib/fleet.sh"
-source "$here/lib/controller.sh"  # ctl_ca, ctl_issue_node, ctl_node_field
-cli=$CTL_CLI
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0
+source "$here/lib/ctl_test.sh"
+ctl_test_init "$build" fb-etcd-test  # exit 77 without root
+mkdir -p "$tmp/gen" "$tmp/sims" "$tmp/etcd"
+source "$here/lib/controller.sh"  # ctl_ca, ctl_issue_node, ctl_node_field, ctl_node_start
+source "$here/lib/replicas.sh"
 SIMS=30   # simulated sessions from the start, 10 starting on each replica
 CHURN=5   # more that join while etcd restarts (identities SIMS..SIMS+CHURN-1)
 PROBE=$((SIMS + CHURN))  # the identity of the session a draining replica refuses
 CP=3      # the control plane's namespace: etcd, the replicas, the simulated sessions
 REPS=(ctl-1 ctl-2 ctl-3)
+# The replicas: all in the control-plane namespace, each on its own port; the CLI dials them on
+# 127.0.0.1 there.
+REP_DIR=$tmp
+declare -A REP_NODE=([ctl-1]=$CP [ctl-2]=$CP [ctl-3]=$CP)
 declare -A REP_PORT=([ctl-1]=9901 [ctl-2]=9902 [ctl-3]=9903)
+REP_CLI_LOCAL=1
 
-pass=0
-fail=0
 sims=()
 cleanup() {
   for p in "${sims[@]}"; do kill -9 "$p" 2>/dev/null; done
   [[ -n "${stream:-}" ]] && kill "$stream" 2>/dev/null
-  for r in "${REPS[@]}"; do [[ -f "$tmp/$r.pid" ]] && kill -9 "$(cat "$tmp/$r.pid")" 2>/dev/null; done
+  rep_kill_all "${REPS[@]}"
   [[ -f "$tmp/etcd.pid" ]] && kill -9 "$(cat "$tmp/etcd.pid")" 2>/dev/null
-  rig_down
-  if ((fail == 0)); then rm -rf "$tmp"; else echo "logs kept in $tmp"; fi
+  ctl_test_teardown
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-section() { echo "--- $* (${SECONDS}s)"; }
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.3; done
-  return 1
-}
-jget() { $PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
 
 # --- etcd: TLS with client certificates, on 127.0.0.1 of the control-plane namespace ---
 free_port() {
@@ -130,48 +111,16 @@ etcd_get() {
 }
 etcd_leader() { etcd_get leader | $PY -c 'import json,sys; print(json.load(sys.stdin).get("/fleetbond/v1/leader", ""))'; }
 
-# --- replicas: all in the control-plane namespace, each on its own port ---
-rep_addr() { echo "10.201.0.$CP:${REP_PORT[$1]}"; }   # as the nodes and the other replicas dial it
-rep_local() { echo "127.0.0.1:${REP_PORT[$1]}"; }     # as the CLI and the simulated sessions dial it
+# --- replicas (rep_addr: as the nodes and the other replicas dial them; rep_local: as the CLI and
+# the simulated sessions do) ---
 rep_start() {
   local r=$1 ca d=$tmp/etcd/pki
   ca=$(ctl_ca)
-  mkdir -p "$tmp/$r"
-  echo "=== start $(date +%T.%N)" >>"$tmp/$r.log"
-  ip netns exec "$(rig_ns "$CP")" "$CTL_BIN/fleetbond-controller" --data "$tmp/$r" \
+  rep_run "$r" \
     --store "etcd://127.0.0.1:$etcd_port" --etcd-ca "$d/ca.crt" --etcd-cert "$d/client.crt" \
     --etcd-key "$d/client.key" --etcd-wait 30s --replica-id "$r" --advertise "$(rep_addr "$r")" \
     --listen "0.0.0.0:${REP_PORT[$r]}" --metrics-listen "" --metrics-interval-ms 1000 \
-    --tls-ca "$ca/ca.crt" --tls-cert "$ca/replica-$r.crt" --tls-key "$ca/replica-$r.key" \
-    >>"$tmp/$r.log" 2>&1 &
-  echo $! >"$tmp/$r.pid"
-}
-rep_alive() { [[ -f "$tmp/$1.pid" ]] && kill -0 "$(cat "$tmp/$1.pid")" 2>/dev/null; }
-rep_kill9() {
-  echo "=== kill -9 $(date +%T.%N)" >>"$tmp/$1.log"
-  kill -9 "$(cat "$tmp/$1.pid")" 2>/dev/null
-  wait "$(cat "$tmp/$1.pid")" 2>/dev/null
-  rm -f "$tmp/$1.pid"
-}
-# rep_term NAME: SIGTERM (drain, then stop); the exit status.
-rep_term() {
-  local pid rc
-  pid=$(cat "$tmp/$1.pid")
-  kill -TERM "$pid"
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  rc=$?
-  rm -f "$tmp/$1.pid"
-  return $rc
-}
-# rep_cli NAME ARGS...: fleetbond-cli against replica NAME with the operator certificate.
-rep_cli() {
-  local r=$1 ca
-  shift
-  ca=$(ctl_ca)
-  rig_exec "$CP" timeout 30 "$cli" --controller "$(rep_local "$r")" --controller-ca "$ca/ca.crt" \
-    --cert "$ca/operator-$CTL_OPERATOR.crt" --key "$ca/operator-$CTL_OPERATOR.key" "$@"
+    --tls-ca "$ca/ca.crt" --tls-cert "$ca/replica-$r.crt" --tls-key "$ca/replica-$r.key"
 }
 live_reps() { for r in "${REPS[@]}"; do rep_alive "$r" && echo "$r"; done; }
 # survey: every live replica's `nodes -j`, merged into $tmp/survey.json: holders[id] = the
@@ -198,17 +147,7 @@ PY
 holder() { jget "$tmp/survey.json" "','.join(j['holders'].get('$1', []))"; }
 held_by() { jget "$tmp/survey.json" "' '.join(sorted(i for i, h in j['holders'].items() if h == ['$1']))"; }
 
-# --- nodes and simulated sessions ---
-node_start() {
-  local n=$1 id ca
-  id=$(fleet_id "$n")
-  ca=$(ctl_ca)
-  echo "=== start $(date +%T.%N)" >>"$(fleet_log "$n")"
-  ip netns exec "$(rig_ns "$n")" "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$n")" \
-    --controller "$2" --controller-ca "$ca/ca.crt" --controller-cert "$ca/node-$id.crt" \
-    --controller-key "$ca/node-$id.key" >>"$(fleet_log "$n")" 2>&1 &
-  echo $! >"$(fleet_home "$n")/pid"
-}
+# --- nodes (ctl_node_start NODE CONTROLLERS) and simulated sessions ---
 # sim_start NAME COUNT BASE TARGETS: session_sim.py with identities BASE.. in the background.
 sim_start() {
   ip netns exec "$(rig_ns "$CP")" env PYTHONPATH="$tmp/gen" $PY "$here/python/session_sim.py" "$4" "$2" \
@@ -355,12 +294,12 @@ if rep_cli ctl-1 settings apply "$tmp/d1001.conf" >"$tmp/apply.out" 2>&1; then o
   bad "first document: $(cat "$tmp/apply.out")"; fi
 all_targets="$(rep_local ctl-1),$(rep_local ctl-2),$(rep_local ctl-3)"
 sim_start sim "$SIMS" 0 "$all_targets"
-node_start 1 "$(rep_addr ctl-1),$(rep_addr ctl-2),$(rep_addr ctl-3)"
+ctl_node_start 1 "$(rep_addr ctl-1),$(rep_addr ctl-2),$(rep_addr ctl-3)"
 holds1() { survey && [[ -n $(holder "$id1") ]]; }
 if wait_for 40 holds1; then A=$(holder "$id1"); ok "node 1 joined $A"; else bad "node 1 joined no replica"; tail -20 "$(fleet_log 1)"; exit 1; fi
 others=()
 for r in "${REPS[@]}"; do [[ $r == "$A" ]] || others+=("$r"); done
-node_start 2 "$(rep_addr "${others[0]}"),$(rep_addr "${others[1]}")"
+ctl_node_start 2 "$(rep_addr "${others[0]}"),$(rep_addr "${others[1]}")"
 holds2() { survey && [[ -n $(holder "$id2") ]]; }
 if wait_for 40 holds2; then B=$(holder "$id2"); ok "node 2 joined $B"; else bad "node 2 joined no replica"; tail -20 "$(fleet_log 2)"; exit 1; fi
 for r in "${REPS[@]}"; do [[ $r == "$A" || $r == "$B" ]] || C=$r; done
@@ -409,13 +348,9 @@ if wait_for 30 ping_overlay 1 2 && wait_for 10 ping_overlay 2 1; then ok "nodes 
   bad "no ping across the overlay between nodes 1 and 2"; fi
 
 section "(2) rotates sent to the replica that does not hold the node are forwarded"
-usable() {
-  rep_cli "$1" -j --node "$2" bond "$3" show >"$tmp/u.json" 2>/dev/null &&
-    $PY -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["summary"]["usableLinks"]>=2 else 1)' "$tmp/u.json"
-}
 for c in "$C $id1 $id2 $A" "$A $id2 $id1 $B"; do
   read -r via node peer owner <<<"$c"
-  if wait_for 30 usable "$via" "$node" "$peer"; then ok "bond show of $node through $via (held by $owner): 2 usable links"; else
+  if wait_for 30 rep_usable "$via" "$node" "$peer" 2; then ok "bond show of $node through $via (held by $owner): 2 usable links"; else
     bad "bond show of $node through $via never had 2 usable links: $(head -c 200 "$tmp/u.json")"; fi
   if rep_cli "$via" --node "$node" bond "$peer" rotate >"$tmp/rot.out" 2>&1 && grep -q rotated "$tmp/rot.out"; then
     ok "rotate of $node's bond sent to $via, forwarded to $owner: $(cat "$tmp/rot.out")"

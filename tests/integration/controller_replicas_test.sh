@@ -12,101 +12,34 @@
 set -uo pipefail
 build=$1
 here=$(cd "$(dirname "$0")" && pwd)
-if [[ $(id -u) -ne 0 ]]; then echo "skipped: the rig needs root (network namespaces)"; exit 77; fi
-for b in node/fleetbond-node node/fleetbond-cli controller/fleetbond-controller; do
-  [[ -x "$build/$b" ]] || { echo "no $b in $build"; exit 1; }
-done
-source "$here/lib/rig.sh"
-tmp=$(mktemp -d /tmp/fb-replicas-test.XXXXXX)
-FLEET_DIR=$tmp/fleet
-FLEET_BIN=$build/node
-CTL_BIN=$build/controller
-CTL_CLI=$build/node/fleetbond-cli
-CTL_DIR=$tmp/ctl
-mkdir -p "$FLEET_DIR" "$CTL_DIR"
-source "$here/lib/fleet.sh"
-source "$here/lib/controller.sh"  # ctl_ca, ctl_issue_node, ctl_acked, ctl_node_field
-cli=$CTL_CLI
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0
+source "$here/lib/ctl_test.sh"
+ctl_test_init "$build" fb-replicas-test
+source "$here/lib/controller.sh"  # ctl_ca, ctl_issue_node, ctl_acked, ctl_node_field, ctl_node_start
+source "$here/lib/replicas.sh"
 
-pass=0
-fail=0
 cleanup() {
-  for r in ctl-a ctl-b; do [[ -f "$tmp/$r.pid" ]] && kill -9 "$(cat "$tmp/$r.pid")" 2>/dev/null; done
-  rig_down
-  if ((fail == 0)); then rm -rf "$tmp"; else echo "logs kept in $tmp"; fi
+  rep_kill_all ctl-a ctl-b
+  ctl_test_teardown
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-section() { echo "--- $* (${SECONDS}s)"; }
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.3; done
-  return 1
-}
 
 # Replica NAME runs in node REP_NODE[NAME]'s namespace; others reach it on link 0.
+REP_DIR=$tmp
 declare -A REP_NODE=([ctl-a]=1 [ctl-b]=2)
+declare -A REP_PORT=([ctl-a]=9900 [ctl-b]=9900)
 declare -A REP_OTHER=([ctl-a]=ctl-b [ctl-b]=ctl-a)
-rep_addr() { echo "10.201.0.${REP_NODE[$1]}:9900"; }
 rep_start() {
   local r=$1 ca
   ca=$(ctl_ca)
-  mkdir -p "$tmp/$r"
-  echo "=== start $(date +%T.%N)" >>"$tmp/$r.log"
-  ip netns exec "$(rig_ns "${REP_NODE[$r]}")" "$CTL_BIN/fleetbond-controller" --data "$tmp/$r" \
-    --listen 0.0.0.0:9900 --metrics-listen "" --metrics-interval-ms 1000 \
+  rep_run "$r" --listen 0.0.0.0:9900 --metrics-listen "" --metrics-interval-ms 1000 \
     --tls-ca "$ca/ca.crt" --tls-cert "$ca/replica-$r.crt" --tls-key "$ca/replica-$r.key" \
-    --replica-owners "$tmp/owners" --drain-redirect "$(rep_addr "${REP_OTHER[$r]}")" \
-    >>"$tmp/$r.log" 2>&1 &
-  echo $! >"$tmp/$r.pid"
-}
-rep_kill9() { kill -9 "$(cat "$tmp/$1.pid")" 2>/dev/null; wait "$(cat "$tmp/$1.pid")" 2>/dev/null; rm -f "$tmp/$1.pid"; }
-# rep_term NAME: SIGTERM (drain, then stop); the exit status.
-rep_term() {
-  local pid rc
-  pid=$(cat "$tmp/$1.pid")
-  kill -TERM "$pid"
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  rc=$?
-  rm -f "$tmp/$1.pid"
-  return $rc
-}
-# rep_cli NAME ARGS...: fleetbond-cli against replica NAME (operator certificate), from its node.
-rep_cli() {
-  local r=$1 ca
-  shift
-  ca=$(ctl_ca)
-  rig_exec "${REP_NODE[$r]}" timeout 30 "$cli" --controller "$(rep_addr "$r")" \
-    --controller-ca "$ca/ca.crt" --cert "$ca/operator-$CTL_OPERATOR.crt" \
-    --key "$ca/operator-$CTL_OPERATOR.key" "$@"
+    --replica-owners "$tmp/owners" --drain-redirect "$(rep_addr "${REP_OTHER[$r]}")"
 }
 # rep_acked NAME ID: replica NAME holds ID's session and ID acked what it pushed.
 rep_acked() { rep_cli "$1" -j nodes >"$tmp/n-$1.json" 2>/dev/null && ctl_acked "$tmp/n-$1.json" 0 "$2"; }
 rep_holds() {
   rep_cli "$1" -j nodes >"$tmp/h-$1.json" 2>/dev/null &&
     [[ $(ctl_node_field "$tmp/h-$1.json" "$2" connected) == True ]]
-}
-# node_start NODE CONTROLLERS: fleetbond-node joining CONTROLLERS ("a:9900,b:9900").
-node_start() {
-  local n=$1 id ca
-  id=$(fleet_id "$n")
-  ca=$(ctl_ca)
-  echo "=== start $(date +%T.%N)" >>"$(fleet_log "$n")"
-  ip netns exec "$(rig_ns "$n")" "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$n")" \
-    --controller "$2" --controller-ca "$ca/ca.crt" --controller-cert "$ca/node-$id.crt" \
-    --controller-key "$ca/node-$id.key" >>"$(fleet_log "$n")" 2>&1 &
-  echo $! >"$(fleet_home "$n")/pid"
-}
-# usable NAME NODE_ID PEER N: through replica NAME, NODE_ID's bond to PEER has >= N usable links.
-usable() {
-  rep_cli "$1" -j --node "$2" bond "$3" show >"$tmp/u.json" 2>/dev/null &&
-    python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; sys.exit(0 if s["usableLinks"]>=int(sys.argv[2]) else 1)' \
-      "$tmp/u.json" "$4"
 }
 
 rig_up 3 2
@@ -146,9 +79,9 @@ done
 # Rotate needs active-backup bonds.
 if rep_cli ctl-a policy default active-backup >"$tmp/p.out" 2>&1; then ok "ctl-a: default policy active-backup"; else
   bad "policy default on ctl-a: $(cat "$tmp/p.out")"; fi
-node_start 1 "$(rep_addr ctl-a)"
-node_start 2 "$(rep_addr ctl-a)"
-node_start 3 "$(rep_addr ctl-a),$(rep_addr ctl-b)"
+ctl_node_start 1 "$(rep_addr ctl-a)"
+ctl_node_start 2 "$(rep_addr ctl-a)"
+ctl_node_start 3 "$(rep_addr ctl-a),$(rep_addr ctl-b)"
 for id in "$id1" "$id2"; do
   if wait_for 40 rep_acked ctl-a "$id"; then ok "node $id acked ctl-a's push"; else
     bad "node $id never acked on ctl-a"; cat "$tmp/n-ctl-a.json"; fi
@@ -162,7 +95,7 @@ else
 fi
 
 section "(1) a rotate sent to ctl-b for node 1 (on ctl-a) is forwarded"
-if wait_for 40 usable ctl-a "$id1" "$id2" 2; then ok "node 1's bond to node 2 has 2 usable links"; else
+if wait_for 40 rep_usable ctl-a "$id1" "$id2" 2; then ok "node 1's bond to node 2 has 2 usable links"; else
   bad "node 1's bond to node 2 never had 2 usable links"; cat "$tmp/u.json"; fi
 if rep_cli ctl-b -j --node "$id1" bond "$id2" show >"$tmp/fwd-show.json" 2>"$tmp/fwd-show.err" &&
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["summary"]["peer"]==sys.argv[2] else 1)' \

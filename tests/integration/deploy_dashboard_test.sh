@@ -12,51 +12,33 @@ set -uo pipefail
 build=$1
 src=$2
 here=$(cd "$(dirname "$0")" && pwd)
-if [[ $(id -u) -ne 0 ]]; then echo "skipped: the rig needs root (network namespaces)"; exit 77; fi
 for tool in prometheus promtool; do
   command -v "$tool" >/dev/null ||
     { echo "skipped: $tool is not installed (Debian package prometheus; scripts/setup.sh --test)"; exit 77; }
 done
-for b in node/fleetbond-node node/fleetbond-cli controller/fleetbond-controller; do
-  [[ -x "$build/$b" ]] || { echo "no $b in $build"; exit 1; }
-done
 # A prefix of our own, ended by "-" so that rig_down's prefix match cannot take the namespaces
 # of a run whose pid starts with ours: other rig tests running at the same time never collide.
 RIG_PREFIX=fbdash$$-
-source "$here/lib/rig.sh"
-tmp=$(mktemp -d /tmp/fb-deploy-dash.XXXXXX)
-FLEET_DIR=$tmp/fleet
-FLEET_BIN=$build/node
-CTL_BIN=$build/controller
-CTL_CLI=$build/node/fleetbond-cli
-CTL_DIR=$tmp/ctl
-mkdir -p "$FLEET_DIR" "$CTL_DIR" "$tmp/prom"
-source "$here/lib/fleet.sh"
+source "$here/lib/ctl_test.sh"
+ctl_test_init "$build" fb-deploy-dash  # exit 77 without root
+mkdir -p "$tmp/prom"
 source "$here/lib/node_test.sh"  # TEST_LIB
 source "$here/lib/controller.sh"
-cli=$build/node/fleetbond-cli
 checker=$src/tests/deploy/check_dashboard.py
 dashboard=$src/deploy/grafana/dashboards/fleetbond.json
 alerts=$src/deploy/prometheus/alerts.yml
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0
 NODE_METRICS_PORT=9802
 PROM=http://127.0.0.1:9090  # in node 1's namespace, like the controller's metrics
 SCRAPE=2s
 RATE_INTERVAL=10s  # Grafana's $__rate_interval for a 2 s scrape: at least 4 scrapes
 
-pass=0
-fail=0
 prom_pid=
 load_pid=
 cleanup() {
   [[ -n "$load_pid" ]] && kill "$load_pid" 2>/dev/null
   [[ -n "$prom_pid" ]] && kill "$prom_pid" 2>/dev/null
-  rig_down
-  if ((fail == 0)); then rm -rf "$tmp"; else echo "logs kept in $tmp"; fi
+  ctl_test_teardown
 }
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-section() { echo "--- $* (${SECONDS}s)"; }
 # promq EXPR: an instant query from node 1's namespace; the JSON answer in $tmp/q.json.
 promq() {
   rig_exec 1 curl -sf --max-time 5 "$PROM/api/v1/query" --data-urlencode "query=$1" >"$tmp/q.json"
@@ -69,13 +51,7 @@ prom_true() {
 prom_label() {
   promq "$1" && python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["data"]["result"]; print(r[0]["metric"].get(sys.argv[2], "") if r else "")' "$tmp/q.json" "$2"
 }
-# wait_for SECONDS CMD...: until CMD succeeds, polling every 0.5 s (bounded).
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ((SECONDS < deadline)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
-  return 1
-}
+WAIT_FOR_POLL=0.5  # wait_for polls Prometheus every 0.5 s
 die() { bad "$*"; exit 1; }
 
 rig_up 3 3

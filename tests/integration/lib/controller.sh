@@ -58,18 +58,23 @@ ctl_start() {
   echo $! >"$CTL_DIR/pid"
 }
 ctl_alive() { [[ -f "$CTL_DIR/pid" ]] && kill -0 "$(cat "$CTL_DIR/pid")" 2>/dev/null; }
-# ctl_stop: SIGTERM, then (after 10 s) SIGKILL. Returns the controller's exit status.
-ctl_stop() {
-  [[ -f "$CTL_DIR/pid" ]] || return 0
+# ctl_term PIDFILE: SIGTERM to the process PIDFILE names (a child of this shell), then (after
+# 10 s) SIGKILL; removes PIDFILE. Returns the process's exit status.
+ctl_term() {
   local pid rc
-  pid=$(cat "$CTL_DIR/pid")
+  pid=$(cat "$1")
   kill -TERM "$pid" 2>/dev/null
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   rc=$?
-  rm -f "$CTL_DIR/pid"
+  rm -f "$1"
   return $rc
+}
+# ctl_stop: ctl_term of the controller, when it was started. Returns its exit status.
+ctl_stop() {
+  [[ -f "$CTL_DIR/pid" ]] || return 0
+  ctl_term "$CTL_DIR/pid"
 }
 # ctl_kill9: a crash; nothing gets to flush.
 ctl_kill9() {
@@ -109,8 +114,9 @@ ctl_wait_up() {
   return 1
 }
 
-# ctl_node_start NODE: fleetbond-node in controller mode, its own certificate (or the flags in
-# CTL_NODE_TLS, a bash array name, when set: e.g. a certificate of another CA).
+# ctl_node_start NODE [CONTROLLERS]: fleetbond-node in controller mode, its own certificate (or
+# the flags in CTL_NODE_TLS, a bash array name, when set: e.g. a certificate of another CA),
+# joining CONTROLLERS ("a:9900,b:9900"; default: this controller, ctl_addr NODE).
 ctl_node_start() {
   local node=$1 id ca tls
   id=$(fleet_id "$node")
@@ -120,7 +126,7 @@ ctl_node_start() {
   echo "=== start $(date +%T.%N)" >>"$(fleet_log "$node")"
   # A plain command (not rig_exec) so that $! is the daemon itself (fleet_start_node says why).
   ip netns exec "$(rig_ns "$node")" "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$node")" \
-    --controller "$(ctl_addr "$node")" "${tls[@]}" >>"$(fleet_log "$node")" 2>&1 &
+    --controller "${2:-$(ctl_addr "$node")}" "${tls[@]}" >>"$(fleet_log "$node")" 2>&1 &
   echo $! >"$(fleet_home "$node")/pid"
 }
 
