@@ -69,12 +69,7 @@ sim_last_markers() {
 }
 
 rig_up 3 3
-FLEET_NODES=3
-for n in 1 2 3; do
-  mkdir -p "$(fleet_home "$n")"
-  "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$n")" --init >"$(fleet_home "$n")/id.json" 2>/dev/null
-  echo '{"settings": {}}' >"$(fleet_home "$n")/local.conf"
-done
+ctl_test_identities 3
 id3=$(fleet_id 3)
 protoc -I "$src/proto" --python_out="$tmp/gen" --grpc_python_out="$tmp/gen" \
   --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$src"/proto/fleetbond/v1/*.proto || { bad "protoc"; exit 1; }

@@ -227,12 +227,7 @@ same_settings() {
 }
 
 rig_up 3 2
-FLEET_NODES=2
-for n in 1 2; do
-  mkdir -p "$(fleet_home "$n")"
-  "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$n")" --init >"$(fleet_home "$n")/id.json" 2>/dev/null
-  echo '{"settings": {}}' >"$(fleet_home "$n")/local.conf"
-done
+ctl_test_identities 2
 id1=$(fleet_id 1)
 id2=$(fleet_id 2)
 echo "nodes: 1=$id1 2=$id2"

@@ -43,12 +43,7 @@ rep_holds() {
 }
 
 rig_up 3 2
-FLEET_NODES=3
-for n in 1 2 3; do
-  mkdir -p "$(fleet_home "$n")"
-  "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$n")" --init >"$(fleet_home "$n")/id.json" 2>/dev/null
-  echo '{"settings": {}}' >"$(fleet_home "$n")/local.conf"
-done
+ctl_test_identities 3
 id1=$(fleet_id 1)
 id2=$(fleet_id 2)
 id3=$(fleet_id 3)

@@ -56,12 +56,7 @@ die() { bad "$*"; exit 1; }
 
 rig_up 3 3
 trap cleanup EXIT  # after rig_up, which installs its own EXIT trap (rig_down; cleanup calls it)
-FLEET_NODES=3
-for n in 1 2 3; do
-  mkdir -p "$(fleet_home "$n")"
-  "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$n")" --init >"$(fleet_home "$n")/id.json" 2>/dev/null
-  echo '{"settings": {}}' >"$(fleet_home "$n")/local.conf"
-done
+ctl_test_identities 3
 id1=$(fleet_id 1)
 id2=$(fleet_id 2)
 id3=$(fleet_id 3)

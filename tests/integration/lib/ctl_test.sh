@@ -7,6 +7,7 @@
 #   source "$here/lib/ctl_test.sh"
 #   ctl_test_init "$build" fb-replicas-test   # root, binaries, $tmp, rig.sh and fleet.sh
 #   source "$here/lib/controller.sh"           # when the test uses it (CTL_* are set)
+#   rig_up 3 2; ctl_test_identities 3         # node identities, settings to come from a controller
 #   cleanup() { ...kill what the test started...; ctl_test_teardown; }
 
 CTL_TEST_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +39,18 @@ ctl_test_init() {
   cli=$CTL_CLI
   # ASan: a leak report at exit is a failure we want in the log, not an abort.
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}:abort_on_error=0
+}
+
+# ctl_test_identities COUNT: FLEET_NODES=COUNT, and nodes 1..COUNT each get an identity
+# ($FLEET_DIR/n/id.json) and a local.conf without settings: the controller gives them theirs.
+ctl_test_identities() {
+  local n
+  FLEET_NODES=$1
+  for ((n = 1; n <= FLEET_NODES; n++)); do
+    mkdir -p "$(fleet_home "$n")"
+    "$FLEET_BIN/fleetbond-node" --home "$(fleet_home "$n")" --init >"$(fleet_home "$n")/id.json" 2>/dev/null
+    echo '{"settings": {}}' >"$(fleet_home "$n")/local.conf"
+  done
 }
 
 # ctl_test_teardown: the rig down; $tmp removed when no check failed, else kept and named.
