@@ -19,6 +19,8 @@ namespace fleetbond::controller {
 namespace {
 
 constexpr uint64_t kVersionBlock = 1024;
+// How far above this replica's versions a node's acked version is followed (NextVersion).
+constexpr uint64_t kMaxVersionSkip = uint64_t{1} << 32;
 constexpr absl::Duration kPushTimeout = absl::Seconds(30);
 // After the store failed to lease overlay addresses (etcd unreachable, a full disk), the connect
 // queue waits this long before it tries again.
@@ -469,12 +471,28 @@ std::string Fleet::OverlayWithPrefix(const std::string& ip) const {
 
 absl::StatusOr<uint64_t> Fleet::NextVersion(uint64_t above) {
   // A node that moved here from another replica may have acked a version of that replica's
-  // block, above this one's; it ignores older pushes, so it would never answer again. A block
-  // reserved now lies above every version any replica has handed out.
-  if (next_version_ >= version_limit_ || next_version_ <= above) {
+  // block, above this one's; it ignores older pushes, so it would never answer again. On a
+  // shared store (etcd) a block reserved now lies above every version any replica has handed
+  // out. Replicas with stores of their own (--replica-owners) count apart, so the block may lie
+  // below what the node acked: the versions up to it are skipped, and reserved as well so that
+  // the store's counter stays above every version handed out. The node's word is trusted only
+  // that far (kMaxVersionSkip): one claiming a version near the counter's end must not use it up
+  // for the whole fleet; it gets ordinary versions, and ignores them.
+  const bool behind = next_version_ <= above && above - next_version_ < kMaxVersionSkip;
+  if (next_version_ >= version_limit_ || behind) {
     FB_ASSIGN_OR_RETURN(uint64_t first, store_.ReserveVersions(kVersionBlock));
     next_version_ = first;
     version_limit_ = first + kVersionBlock;
+    if (behind && next_version_ <= above) {
+      if (above + 1 < version_limit_) {
+        next_version_ = above + 1;
+      } else {
+        const uint64_t gap = above + 1 - version_limit_;
+        FB_ASSIGN_OR_RETURN(uint64_t more, store_.ReserveVersions(gap + kVersionBlock));
+        next_version_ = std::max(more, above + 1);
+        version_limit_ = more + gap + kVersionBlock;
+      }
+    }
   }
   return next_version_++;
 }

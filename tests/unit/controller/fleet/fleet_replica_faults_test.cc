@@ -3,8 +3,9 @@
 //   address and no push, and must get both once the store answers again, without reconnecting
 //   (sessions opened while etcd restarted stayed connected with no push until they reconnected);
 // - a node that moves from one replica to another has acked a push version of the first one's
-//   block, which may lie above the second one's; the node ignores older pushes, so the second
-//   must push above it (real nodes moved by a kill -9 or a drain never acked again);
+//   block, which may lie above the second one's (or of another store's counter); the node
+//   ignores older pushes, so the second must push above it (real nodes moved by a kill -9 or a
+//   drain never acked again), but not follow a node's claim to the counter's end;
 // - an operator's expected version stored through another replica, which this one's watch has
 //   not reported yet, is judged by the store, not by this replica's stale version;
 // - a lease waits for the store (with etcd down, for its deadline, seconds) without holding the
@@ -15,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -237,6 +239,26 @@ TEST_F(FleetStoreOutageTest, AFailingLeaseIsOneEventPerNodeNotOnePerTry) {
   EXPECT_EQ(no_address, 1);
 }
 
+// FirstPush connects `hello` to `fleet`, pumps 2 s of fake time, acks the one push it expects and
+// disconnects: the push.
+v1::ConfigPush FirstPush(Fleet& fleet, FakeClock& clock, const v1::Hello& hello) {
+  auto sink = std::make_shared<PushSink>();
+  absl::StatusOr<uint64_t> session = fleet.Connect(hello, sink);
+  EXPECT_THAT(session.status(), IsOk());
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(absl::Milliseconds(100));
+    fleet.Pump();
+  }
+  std::vector<v1::ConfigPush> pushes = sink->TakePushes();
+  EXPECT_THAT(pushes, SizeIs(1));
+  if (pushes.empty()) return {};
+  v1::NodeMessage ack;
+  ack.mutable_ack()->set_version(pushes[0].version());
+  EXPECT_THAT(fleet.OnMessage(hello.node_id(), *session, ack), IsOk());
+  fleet.Disconnect(hello.node_id(), *session);
+  return pushes[0];
+}
+
 TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithHigherVersionsIsPushedAboveWhatItAcked) {
   FakeClock clock;
   MemoryStore store(clock);  // one store, two replicas: push versions come from one counter
@@ -244,33 +266,57 @@ TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithHigherVersionsIsPushedAboveWhatI
   absl::StatusOr<std::unique_ptr<Fleet>> high = Fleet::Create(store, clock, {});
   ASSERT_THAT(low.status(), IsOk());
   ASSERT_THAT(high.status(), IsOk());
-  const auto first_push = [&](Fleet& fleet, const v1::Hello& hello) -> v1::ConfigPush {
-    auto sink = std::make_shared<PushSink>();
-    absl::StatusOr<uint64_t> session = fleet.Connect(hello, sink);
-    EXPECT_THAT(session.status(), IsOk());
-    for (int i = 0; i < 20; ++i) {
-      clock.Advance(absl::Milliseconds(100));
-      fleet.Pump();
-    }
-    std::vector<v1::ConfigPush> pushes = sink->TakePushes();
-    EXPECT_THAT(pushes, SizeIs(1));
-    if (pushes.empty()) return {};
-    v1::NodeMessage ack;
-    ack.mutable_ack()->set_version(pushes[0].version());
-    EXPECT_THAT(fleet.OnMessage(hello.node_id(), *session, ack), IsOk());
-    fleet.Disconnect(hello.node_id(), *session);
-    return pushes[0];
-  };
   // `low` reserves the first block of versions, `high` the next one.
-  const v1::ConfigPush on_low = first_push(**low, HelloOf("10.0.0.1/9800"));
+  const v1::ConfigPush on_low = FirstPush(**low, clock, HelloOf("10.0.0.1/9800"));
   v1::Hello moving = HelloOf("10.0.0.2/9800");
-  const v1::ConfigPush on_high = first_push(**high, moving);
+  const v1::ConfigPush on_high = FirstPush(**high, clock, moving);
   ASSERT_GT(on_high.version(), on_low.version());
 
   // The node moves to `low`, saying what it acked last.
   moving.set_last_acked_version(on_high.version());
-  const v1::ConfigPush moved = first_push(**low, moving);
+  const v1::ConfigPush moved = FirstPush(**low, clock, moving);
   EXPECT_GT(moved.version(), on_high.version()) << "the node would ignore this push";
+}
+
+TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithAStoreOfItsOwnIsPushedAboveWhatItAcked) {
+  // Replicas with a store each (--replica-owners, no etcd) count versions apart, both from 1.
+  // (controller_replicas on the rig failed whenever node 3 first joined the replica that had
+  // pushed more: "push 1 is older than the acked push 4; ignored".)
+  FakeClock clock;
+  MemoryStore store_a(clock);
+  MemoryStore store_b(clock);
+  absl::StatusOr<std::unique_ptr<Fleet>> a = Fleet::Create(store_a, clock, {});
+  absl::StatusOr<std::unique_ptr<Fleet>> b = Fleet::Create(store_b, clock, {});
+  ASSERT_THAT(a.status(), IsOk());
+  ASSERT_THAT(b.status(), IsOk());
+  v1::Hello moving = HelloOf("10.0.0.1/9800");
+  const v1::ConfigPush on_a = FirstPush(**a, clock, moving);
+  moving.set_last_acked_version(on_a.version());
+  const v1::ConfigPush on_b = FirstPush(**b, clock, moving);
+  EXPECT_GT(on_b.version(), on_a.version()) << "the node would ignore this push";
+
+  // Beyond b's block, too; and what b hands out next stays above it, also after a restart of b
+  // (its store's counter went past the skipped versions).
+  moving.set_last_acked_version(5000);
+  EXPECT_GT(FirstPush(**b, clock, moving).version(), 5000u);
+  EXPECT_GT(FirstPush(**b, clock, HelloOf("10.0.0.2/9800")).version(), 5000u);
+  b->reset();
+  absl::StatusOr<std::unique_ptr<Fleet>> b2 = Fleet::Create(store_b, clock, {});
+  ASSERT_THAT(b2.status(), IsOk());
+  EXPECT_GT(FirstPush(**b2, clock, HelloOf("10.0.0.3/9800")).version(), 5000u);
+}
+
+TEST(FleetReplicaMoveTest, ANodeClaimingAVersionNearTheCountersEndDoesNotUseItUp) {
+  FakeClock clock;
+  MemoryStore store(clock);
+  absl::StatusOr<std::unique_ptr<Fleet>> fleet = Fleet::Create(store, clock, {});
+  ASSERT_THAT(fleet.status(), IsOk());
+  v1::Hello liar = HelloOf("10.0.0.1/9800");
+  liar.set_last_acked_version(std::numeric_limits<uint64_t>::max() - 1);
+  EXPECT_LT(FirstPush(**fleet, clock, liar).version(), 1u << 20);  // it ignores it: its loss
+  // Everybody else's versions stay where they were, and the counter can still reserve.
+  EXPECT_LT(FirstPush(**fleet, clock, HelloOf("10.0.0.2/9800")).version(), 1u << 20);
+  EXPECT_THAT(store.ReserveVersions(1u << 30).status(), IsOk());
 }
 
 TEST(FleetReplicaMoveTest, AnExpectedVersionAheadOfThisReplicaIsCheckedAgainstTheStore) {
