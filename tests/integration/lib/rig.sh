@@ -7,7 +7,8 @@
 #   link k, IPv4: 10.201.k.<node>/24     (every link but the IPv6 one)
 #   link 2, IPv6 only: fd20:0:0:2::<node>/64
 # Namespaces carry a per-run prefix so concurrent runs never meet, and rig_down (installed as an
-# EXIT trap by rig_up) removes everything even after a failure.
+# EXIT trap by rig_up, unless the test has one already, which must call it) removes everything
+# even after a failure.
 #
 #   source tests/integration/lib/rig.sh
 #   rig_up 2 3                   # 2 nodes, 3 links
@@ -38,7 +39,9 @@ rig_exec() {
 rig_up() {
   RIG_NODES=$1
   RIG_LINKS=$2
-  trap rig_down EXIT
+  # A test that installed its own EXIT trap before (a cleanup that ends with rig_down) keeps it:
+  # replacing it would leave its temporary files and its "logs kept" line undone.
+  [[ -n $(trap -p EXIT) ]] || trap rig_down EXIT
   local sw
   sw=$(rig_sw)
   ip netns add "$sw"
