@@ -1,6 +1,7 @@
 #include "controller/fleet/fleet.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <utility>
 
@@ -21,6 +22,13 @@ namespace {
 constexpr uint64_t kVersionBlock = 1024;
 // How far above this replica's versions a node's acked version is followed (NextVersion).
 constexpr uint64_t kMaxVersionSkip = uint64_t{1} << 32;
+
+// NextNodeSerial numbers NodeStates, so that work begun on one outside the lock (a lease) is not
+// applied to another made for the same node meanwhile (removed, then connected again).
+uint64_t NextNodeSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next++;
+}
 constexpr absl::Duration kPushTimeout = absl::Seconds(30);
 // After the store failed to lease overlay addresses (etcd unreachable, a full disk), the connect
 // queue waits this long before it tries again.
@@ -78,6 +86,7 @@ absl::Status CheckHello(const v1::Hello& hello) {
 }  // namespace
 
 struct Fleet::NodeState {
+  const uint64_t serial = NextNodeSerial();
   NodeRecord record;
   std::string overlay;   // bare IP, "" before the lease
   uint64_t changed = 0;  // directory revision of its last visible change
@@ -99,8 +108,8 @@ struct Fleet::NodeState {
 
   uint64_t desired_version = 0;
   uint64_t nacks = 0;
-  bool queued = false;      // waiting in the connect queue
-  std::string lease_error;  // why the last lease for it failed, as reported in an event
+  bool queued = false;         // waiting in the connect queue
+  bool lease_failing = false;  // its leases fail, and an event said so (once per session)
   std::shared_ptr<const v1::MetricsReport> report;
   std::map<std::string, uint64_t> failovers;  // per peer, from the last report
 
@@ -226,6 +235,7 @@ absl::StatusOr<uint64_t> Fleet::Connect(const v1::Hello& hello, std::shared_ptr<
     node.record.acked_version = hello.last_acked_version();
     EndInflight(node);
     node.sink = std::move(sink);
+    node.lease_failing = false;
     session = node.session = next_session_++;
     ++connected_;
     unsaved_.insert(node.record.id);
@@ -473,28 +483,36 @@ absl::StatusOr<uint64_t> Fleet::NextVersion(uint64_t above) {
   // A node that moved here from another replica may have acked a version of that replica's
   // block, above this one's; it ignores older pushes, so it would never answer again. On a
   // shared store (etcd) a block reserved now lies above every version any replica has handed
-  // out. Replicas with stores of their own (--replica-owners) count apart, so the block may lie
-  // below what the node acked: the versions up to it are skipped, and reserved as well so that
-  // the store's counter stays above every version handed out. The node's word is trusted only
-  // that far (kMaxVersionSkip): one claiming a version near the counter's end must not use it up
-  // for the whole fleet; it gets ordinary versions, and ignores them.
-  const bool behind = next_version_ <= above && above - next_version_ < kMaxVersionSkip;
-  if (next_version_ >= version_limit_ || behind) {
-    FB_ASSIGN_OR_RETURN(uint64_t first, store_.ReserveVersions(kVersionBlock));
-    next_version_ = first;
-    version_limit_ = first + kVersionBlock;
-    if (behind && next_version_ <= above) {
-      if (above + 1 < version_limit_) {
-        next_version_ = above + 1;
-      } else {
-        const uint64_t gap = above + 1 - version_limit_;
-        FB_ASSIGN_OR_RETURN(uint64_t more, store_.ReserveVersions(gap + kVersionBlock));
-        next_version_ = std::max(more, above + 1);
-        version_limit_ = more + gap + kVersionBlock;
-      }
+  // out. Replicas with stores of their own (--replica-owners) count apart, so even a fresh block
+  // may lie below what the node acked: the versions up to it are skipped, and reserved too, so
+  // that the store's counter stays above every version handed out. A node's word is followed at
+  // most kMaxVersionSkip above a fresh block: one claiming a version near the counter's end must
+  // not use it up for the whole fleet; it gets ordinary versions, and ignores them.
+  bool fresh = false;
+  if (next_version_ > version_last_ || next_version_ <= above) {
+    FB_ASSIGN_OR_RETURN(next_version_, store_.ReserveVersions(kVersionBlock));
+    version_last_ = next_version_ + (kVersionBlock - 1);  // the store refuses a range past 2^64-1
+    fresh = true;
+  }
+  if (fresh && next_version_ <= above && above - next_version_ < kMaxVersionSkip) {
+    if (above < version_last_) {
+      next_version_ = above + 1;
+    } else {
+      // Count: the versions from version_last_ + 1 up to `above`, and a block above it.
+      const uint64_t count = (above - version_last_) + kVersionBlock;
+      FB_ASSIGN_OR_RETURN(uint64_t more, store_.ReserveVersions(count));
+      version_last_ = more + (count - 1);
+      next_version_ = std::max(more, above + 1);  // above < version_last_: no overflow
     }
   }
-  return next_version_++;
+  const uint64_t version = next_version_;
+  if (version == version_last_) {
+    next_version_ = 1;  // the block is used up (and next_version_ + 1 might overflow)
+    version_last_ = 0;
+  } else {
+    ++next_version_;
+  }
+  return version;
 }
 
 void Fleet::EndInflight(NodeState& node) {
@@ -578,6 +596,8 @@ void Fleet::PushIfNeeded(NodeState& node, absl::Time now) {
   if (observer_) observer_->OnPush();
 }
 
+// One thread at a time runs Pump (Start's, or a test's): the batch it takes from the connect
+// queue is leased outside the lock.
 absl::Time Fleet::Pump() {
   std::vector<Callback> callbacks;
   std::vector<NodeRecord> to_save;
@@ -587,7 +607,7 @@ absl::Time Fleet::Pump() {
   // lock; its overlay addresses are leased in one store transaction outside it, so that a slow
   // or unreachable store (etcd down: each try waits for its deadline) does not stall sessions
   // and operator reads meanwhile. Its nodes stay marked queued until the batch is done.
-  std::vector<std::string> batch;
+  std::vector<std::pair<std::string, uint64_t>> batch;  // node id, NodeState serial
   std::vector<std::string> need_lease;
   {
     absl::MutexLock lock(&mu_);
@@ -599,13 +619,15 @@ absl::Time Fleet::Pump() {
     const size_t n = now < lease_retry_at_
                          ? 0
                          : std::min<size_t>(connect_queue_.size(), static_cast<size_t>(tokens_));
-    batch.assign(connect_queue_.begin(), connect_queue_.begin() + n);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string& id = connect_queue_[i];
+      auto it = nodes_.find(id);
+      if (it == nodes_.end()) continue;
+      batch.emplace_back(id, it->second->serial);
+      if (it->second->overlay.empty()) need_lease.push_back(id);
+    }
     connect_queue_.erase(connect_queue_.begin(), connect_queue_.begin() + n);
     tokens_ -= n;
-    for (const std::string& id : batch) {
-      auto it = nodes_.find(id);
-      if (it != nodes_.end() && it->second->overlay.empty()) need_lease.push_back(id);
-    }
   }
   absl::StatusOr<std::map<std::string, std::string>> leases = std::map<std::string, std::string>();
   if (!need_lease.empty()) leases = store_.LeaseOverlays(options_.overlay_prefix, need_lease);
@@ -615,36 +637,44 @@ absl::Time Fleet::Pump() {
     const absl::Time now = clock_.Now();
     next = now + absl::Seconds(1);
 
-    // The batch, as the nodes are now: one may have gone, come back in another session, or got
-    // its address from the registry watch in the meantime.
+    // The batch, as the nodes are now: one may have left, come back in another session, or got
+    // its address from the registry watch in the meantime. A node removed and made anew
+    // meanwhile (another serial) is in the queue again by itself.
+    // Every address first, so that the first pushes of the batch list each other.
+    const auto current = [&](const std::string& id, uint64_t serial) -> NodeState* {
+      auto it = nodes_.find(id);
+      return it == nodes_.end() || it->second->serial != serial ? nullptr : it->second.get();
+    };
     if (leases.ok()) {
-      for (const auto& [id, ip] : *leases) {
-        auto it = nodes_.find(id);
-        if (it == nodes_.end() || !it->second->overlay.empty()) continue;
-        it->second->overlay = ip;
-        it->second->lease_error.clear();
-        DirectoryChanged(id, now);
+      for (const auto& [id, serial] : batch) {
+        NodeState* node = current(id, serial);
+        if (node == nullptr || !node->overlay.empty()) continue;
+        if (auto ip = leases->find(id); ip != leases->end()) {
+          node->overlay = ip->second;
+          DirectoryChanged(id, now);
+        }
       }
     }
-    for (const std::string& id : batch) {
-      auto it = nodes_.find(id);
-      if (it == nodes_.end()) continue;
-      NodeState& node = *it->second;
+    for (const auto& [id, serial] : batch) {
+      NodeState* found = current(id, serial);
+      if (found == nullptr) continue;
+      NodeState& node = *found;
       if (node.overlay.empty() && node.connected()) {
         // Without an address a node gets no push at all, and it would wait for one until it
-        // reconnects: it stays queued and is tried again. One event per node and error, not
-        // one per try.
-        const std::string error =
-            leases.ok() ? "the store leased it no address" : std::string(leases.status().message());
-        if (error != node.lease_error) {
-          Emit(v1::FleetEvent::KIND_NACKED, id, absl::StrCat("no overlay address: ", error));
-          node.lease_error = error;
+        // reconnects: it stays queued and is tried again. One event per session, not one per
+        // try (an unreachable etcd words its error differently from try to try).
+        if (!node.lease_failing) {
+          Emit(v1::FleetEvent::KIND_NACKED, id,
+               absl::StrCat("no overlay address: ",
+                            leases.ok() ? "the store leased it none" : leases.status().message()));
+          node.lease_failing = true;
         }
         connect_queue_.push_back(id);
         lease_retry_at_ = now + kLeaseRetry;
         continue;
       }
       node.queued = false;
+      node.lease_failing = false;
       PushIfNeeded(node, now);
     }
     if (!connect_queue_.empty()) {

@@ -223,7 +223,8 @@ class Fleet {
   // tombstone, so the nodes holding it get it in removed_peers.
   void RemoveNode(const std::string& id, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PushIfNeeded(NodeState& node, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // NextVersion is the next push version, above `above` (the version the node acked last).
+  // NextVersion is the next push version, above `above` (the version the node acked last) unless
+  // that lies implausibly far ahead (see fleet.cc).
   absl::StatusOr<uint64_t> NextVersion(uint64_t above) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   v1::PeerEntry EntryFor(const NodeState& node) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string OverlayWithPrefix(const std::string& ip) const;
@@ -257,9 +258,10 @@ class Fleet {
   uint64_t next_session_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t connected_ ABSL_GUARDED_BY(mu_) = 0;
 
-  // Push versions: [next_version_, version_limit_) is reserved in the store.
-  uint64_t next_version_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t version_limit_ ABSL_GUARDED_BY(mu_) = 0;
+  // Push versions: [next_version_, version_last_] is reserved in the store (none while
+  // next_version_ > version_last_).
+  uint64_t next_version_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t version_last_ ABSL_GUARDED_BY(mu_) = 0;
 
   // The peer directory's change log: every registry change that others see bumps dir_revision_;
   // a node's entry remembers the revision of its last change, removals leave a tombstone (until

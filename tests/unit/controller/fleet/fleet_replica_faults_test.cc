@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "controller/fleet/fleet.h"
@@ -80,7 +81,12 @@ class FailingStore final : public Store {
   }
 
  private:
-  static absl::Status Down() { return absl::UnavailableError("etcd Txn: no endpoint answered"); }
+  // Worded differently each time, as an unreachable etcd's errors are (endpoints, gRPC's text).
+  absl::Status Down() {
+    return absl::UnavailableError(
+        absl::StrCat("etcd Txn: no endpoint answered (try ", ++tries_, ")"));
+  }
+  std::atomic<int> tries_{0};
   MemoryStore store_;
 };
 
@@ -208,7 +214,7 @@ TEST_F(FleetStoreOutageTest, TheBatchIsJudgedByWhatItsNodesAreWhenTheLeaseReturn
   EXPECT_THAT(left_sink->TakePushes(), IsEmpty()) << "pushed to a session that had closed";
   EXPECT_THAT(old_sink->TakePushes(), IsEmpty()) << "pushed to a replaced session";
   EXPECT_THAT(new_sink->TakePushes(), SizeIs(1));
-  RunFor(absl::Seconds(2));  // the reconnect did not queue it twice: one push in all
+  RunFor(absl::Seconds(2));  // and no second push
   EXPECT_THAT(new_sink->TakePushes(), IsEmpty());
 
   // The one that left has its address, and gets its push when it comes back.
@@ -220,23 +226,36 @@ TEST_F(FleetStoreOutageTest, TheBatchIsJudgedByWhatItsNodesAreWhenTheLeaseReturn
   EXPECT_FALSE(pushes[0].overlay_address().empty());
 }
 
-TEST_F(FleetStoreOutageTest, AFailingLeaseIsOneEventPerNodeNotOnePerTry) {
+TEST_F(FleetStoreOutageTest, AFailingLeaseIsOneEventPerSessionNotOnePerTry) {
   std::shared_ptr<Fleet::EventQueue> events = fleet_->Watch("");
   store_.down = true;
   int tries = 0;
   store_.during_lease = [&] { ++tries; };
   const v1::Hello hello = HelloOf("10.0.0.1/9800");
-  ASSERT_THAT(fleet_->Connect(hello, std::make_shared<PushSink>()).status(), IsOk());
-  RunFor(absl::Seconds(5));
-  EXPECT_GE(tries, 4) << "the lease was not retried";
-  int no_address = 0;
-  while (std::optional<v1::FleetEvent> e = events->Next(absl::ZeroDuration())) {
-    if (e->kind() == v1::FleetEvent::KIND_NACKED) {
-      ++no_address;
+  const auto no_address_events = [&] {
+    int n = 0;
+    while (std::optional<v1::FleetEvent> e = events->Next(absl::ZeroDuration())) {
+      if (e->kind() != v1::FleetEvent::KIND_NACKED) continue;
+      ++n;
       EXPECT_THAT(e->detail(), HasSubstr("no overlay address: etcd Txn: no endpoint answered"));
     }
-  }
-  EXPECT_EQ(no_address, 1);
+    return n;
+  };
+  absl::StatusOr<uint64_t> session = fleet_->Connect(hello, std::make_shared<PushSink>());
+  ASSERT_THAT(session.status(), IsOk());
+  RunFor(absl::Seconds(5));
+  EXPECT_GE(tries, 4) << "the lease was not retried";
+  EXPECT_EQ(no_address_events(), 1) << "each try's error is worded differently";
+
+  // A new session of the node is told again, once.
+  fleet_->Disconnect(hello.node_id(), *session);
+  auto sink = std::make_shared<PushSink>();
+  ASSERT_THAT(fleet_->Connect(hello, sink).status(), IsOk());
+  RunFor(absl::Seconds(3));
+  EXPECT_EQ(no_address_events(), 1);
+  store_.down = false;
+  RunFor(absl::Seconds(2));
+  EXPECT_THAT(sink->TakePushes(), SizeIs(1));
 }
 
 // FirstPush connects `hello` to `fleet`, pumps 2 s of fake time, acks the one push it expects and
@@ -306,17 +325,63 @@ TEST(FleetReplicaMoveTest, ANodeFromAReplicaWithAStoreOfItsOwnIsPushedAboveWhatI
   EXPECT_GT(FirstPush(**b2, clock, HelloOf("10.0.0.3/9800")).version(), 5000u);
 }
 
-TEST(FleetReplicaMoveTest, ANodeClaimingAVersionNearTheCountersEndDoesNotUseItUp) {
+TEST(FleetReplicaMoveTest, ANodesAckedVersionIsFollowedAtMost2To32AboveAFreshBlock) {
+  constexpr uint64_t kSkip = uint64_t{1} << 32;
+  FakeClock clock;
+  {  // The farthest claim followed: the store's first block starts at 1.
+    MemoryStore store(clock);
+    absl::StatusOr<std::unique_ptr<Fleet>> fleet = Fleet::Create(store, clock, {});
+    ASSERT_THAT(fleet.status(), IsOk());
+    v1::Hello node = HelloOf("10.0.0.1/9800");
+    node.set_last_acked_version(1 + kSkip - 1);
+    EXPECT_EQ(FirstPush(**fleet, clock, node).version(), 1 + kSkip);
+    // The counter moved by that claim and a block above it, no more.
+    absl::StatusOr<uint64_t> next = store.ReserveVersions(1);
+    ASSERT_THAT(next.status(), IsOk());
+    EXPECT_LE(*next, 1 + kSkip + 2048);
+  }
+  {  // One further is not followed (the node ignores the push: its loss), and costs nothing.
+    MemoryStore store(clock);
+    absl::StatusOr<std::unique_ptr<Fleet>> fleet = Fleet::Create(store, clock, {});
+    ASSERT_THAT(fleet.status(), IsOk());
+    v1::Hello liar = HelloOf("10.0.0.1/9800");
+    liar.set_last_acked_version(1 + kSkip);
+    EXPECT_LT(FirstPush(**fleet, clock, liar).version(), 2048u);
+    EXPECT_LT(FirstPush(**fleet, clock, HelloOf("10.0.0.2/9800")).version(), 4096u);
+  }
+  {  // Judged from the block reserved after a restart, not from 0.
+    MemoryStore store(clock);
+    ASSERT_THAT(store.ReserveVersions(2 * kSkip).status(), IsOk());  // versions handed out before
+    absl::StatusOr<std::unique_ptr<Fleet>> fleet = Fleet::Create(store, clock, {});
+    ASSERT_THAT(fleet.status(), IsOk());
+    v1::Hello node = HelloOf("10.0.0.1/9800");
+    node.set_last_acked_version(2 * kSkip + 5000);  // acked from a replica a little ahead
+    EXPECT_GT(FirstPush(**fleet, clock, node).version(), 2 * kSkip + 5000);
+  }
+}
+
+TEST(FleetReplicaMoveTest, ANodeClaimingTheCountersEndDoesNotUseItUpNorWrapIt) {
   FakeClock clock;
   MemoryStore store(clock);
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  // The counter near its end: a claim of the last version is within reach of a fresh block.
+  ASSERT_THAT(store.ReserveVersions(kMax - 100'000).status(), IsOk());
   absl::StatusOr<std::unique_ptr<Fleet>> fleet = Fleet::Create(store, clock, {});
   ASSERT_THAT(fleet.status(), IsOk());
   v1::Hello liar = HelloOf("10.0.0.1/9800");
-  liar.set_last_acked_version(std::numeric_limits<uint64_t>::max() - 1);
-  EXPECT_LT(FirstPush(**fleet, clock, liar).version(), 1u << 20);  // it ignores it: its loss
-  // Everybody else's versions stay where they were, and the counter can still reserve.
-  EXPECT_LT(FirstPush(**fleet, clock, HelloOf("10.0.0.2/9800")).version(), 1u << 20);
-  EXPECT_THAT(store.ReserveVersions(1u << 30).status(), IsOk());
+  liar.set_last_acked_version(kMax);
+  // No version lies above it: the liar gets no push (the reservation past the end is refused)...
+  auto sink = std::make_shared<PushSink>();
+  ASSERT_THAT((*fleet)->Connect(liar, sink).status(), IsOk());
+  for (int i = 0; i < 20; ++i) {
+    clock.Advance(absl::Milliseconds(100));
+    (*fleet)->Pump();
+  }
+  EXPECT_THAT(sink->TakePushes(), IsEmpty());
+  // ... and the others get versions from where the counter was, none wrapped past the end.
+  const uint64_t version = FirstPush(**fleet, clock, HelloOf("10.0.0.2/9800")).version();
+  EXPECT_GT(version, kMax - 100'000);
+  EXPECT_LT(version, kMax - 90'000);
 }
 
 TEST(FleetReplicaMoveTest, AnExpectedVersionAheadOfThisReplicaIsCheckedAgainstTheStore) {
